@@ -1,0 +1,100 @@
+"""``genesys-tls resolve``: effective options of one connection or one listening port."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..catalogue import iter_options
+from ..resolve import Reading, ResolvedSecurity, resolve_client, resolve_server
+from ._common import EXIT_OK, CLIError, emit_json, load_env, split_target
+
+
+def _options_help() -> str:
+    return "options resolved: " + ", ".join(o.name for o in iter_options())
+
+
+def add_reading(parser: argparse.ArgumentParser) -> None:
+    """The options every command that resolves shares."""
+    parser.add_argument(
+        "--reading",
+        choices=[r.value for r in Reading],
+        default=Reading.PSDK.value,
+        help="where the docs and the Platform SDK disagree: psdk (default) or doc, see docs/precedence.md",
+    )
+    parser.add_argument(
+        "--legacy-protocols",
+        action="store_true",
+        help="accept sec-protocol=TLSv1 (TLS 1.0) with a warning; SSLv2/SSLv3 stay errors",
+    )
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "resolve",
+        help="effective options of one connection (--connection) or one listening port (--port)",
+        description="Effective [security] options with the Genesys precedence "
+        "(connection/port > application options > application annex > host annex > default), "
+        "where each came from and what it shadowed.",
+        epilog=_options_help(),
+    )
+    p.add_argument("env", metavar="ENV", help="environment file (.yaml, .yml, .json, .cfg)")
+    p.add_argument("--app", required=True, help="the application")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--connection", metavar="SERVER[/PORT_ID]", help="client side: a connection of --app")
+    group.add_argument("--port", metavar="PORT_ID", help="server side: a listening port of --app")
+    p.add_argument("--json", action="store_true", help="JSON output (contract shape)")
+    add_reading(p)
+    p.set_defaults(run=run)
+
+
+def resolve_from_args(env_path: str, args: argparse.Namespace) -> ResolvedSecurity:
+    """Resolve what --app with --connection or --port names (shared by resolve, connect, serve)."""
+    env = load_env(env_path)
+    if getattr(args, "connection", None):
+        server, port_id = split_target(args.connection)
+        return resolve_client(
+            env, args.app, server, port_id, reading=args.reading, legacy_protocols=args.legacy_protocols
+        )
+    if getattr(args, "port", None):
+        return resolve_server(
+            env, args.app, args.port, reading=args.reading, legacy_protocols=args.legacy_protocols
+        )
+    raise CLIError("give --connection SERVER[/PORT_ID] or --port PORT_ID")
+
+
+def render_table(res: ResolvedSecurity) -> str:
+    """The readable table: option, value, source, object, shadowed."""
+    lines = []
+    if res.target is not None:
+        t = res.target
+        lines.append(
+            f"{res.application} -> {t.server} port {t.port_id} (host {t.host}, address {t.address or '?'})"
+        )
+    else:
+        lines.append(f"{res.application} port {res.port_id} (server side)")
+    lines.append(f"mode: {res.mode.value}    reading: {res.reading.value}")
+    rows = [("option", "value", "source", "object", "shadowed")]
+    for opt in res:
+        value = "(unset)" if opt.value is None else repr(opt.value) if opt.value == "" else opt.value
+        source = opt.source.value
+        if opt.group_level is not None and opt.source.value == "default":
+            source += f" (group at {opt.group_level.value})"
+        if opt.via is not None:
+            source += f" (via {opt.via.source.value})"
+        shadowed = "; ".join(f"{s.value!r} at {s.source.value} {s.object or ''}".rstrip() for s in opt.shadowed)
+        rows.append((opt.name, value, source, opt.object or "-", shadowed or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
+    for note in res.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    res = resolve_from_args(args.env, args)
+    if args.json:
+        emit_json(res.to_dict())
+    else:
+        print(render_table(res))
+    return EXIT_OK

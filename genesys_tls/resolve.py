@@ -1,0 +1,632 @@
+"""Precedence and provenance: the effective ``[security]`` options of a connection or a port.
+
+Lookup order (Platform SDK ``GConfigPropertyReader``/``GConfigTlsPropertyReader``, see docs/precedence.md):
+
+* server port: Port transport parameters > Application Options ``[security]`` > Application Annex
+  ``[security]`` > the application's Host Annex ``[security]`` > default;
+* client connection: Connection transport parameters > Application Options > Application Annex > the
+  client's own Host Annex > default.
+
+The first level where an option is *present* wins (``name=`` with nothing after it is present). The
+certificate group (``provider``, ``certificate``, ``certificate-key``, ``trusted-ca``, ``fips140-enabled``)
+comes whole from the first level that sets any member. On the client, ``tls`` is on when the lookup says so
+or the target server's port has ``tls=1``; the server-side options (``tls-mutual``, ``upgrade``) come from
+the target port's effective settings (source ``target-port``).
+
+Where the documentation and the Platform SDK disagree, :class:`Reading` chooses: ``psdk`` (default) or
+``doc``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from .catalogue import (
+    CATALOGUE,
+    CERTIFICATE_GROUP,
+    Kind,
+    Option,
+    Side,
+    Source,
+    is_thumbprint,
+    parse_boolean,
+)
+from .errors import ConfigurationError
+from .model import DEFAULT_PORT_ID, Application, Connection, Environment, HostOS
+
+__all__ = [
+    "Mode",
+    "Reading",
+    "ResolvedOption",
+    "ResolvedSecurity",
+    "Shadowed",
+    "Target",
+    "resolve_client",
+    "resolve_server",
+]
+
+
+class Reading(enum.StrEnum):
+    """How to read the two points where the Genesys documentation and the Platform SDK disagree.
+
+    * ``psdk`` (default): ``tls`` is read at every level (``tls=1`` in Application ``[security]`` or the
+      Host Annex turns TLS on for every port/connection), and a Connection with no port id does not pick
+      up ``tls=1`` from the server's ``default`` port (the PSDK compares port ids and finds none).
+    * ``doc``: ``tls`` counts only in Port and Connection transport parameters, and a Connection with no
+      port id means the server's ``default`` port for the TLS decision too.
+    """
+
+    PSDK = "psdk"
+    DOC = "doc"
+
+
+class Mode(enum.StrEnum):
+    """The derived TLS mode of a connection or a port (contract: checked in this order)."""
+
+    PLAIN = "plain"
+    ENCRYPTION_ONLY = "encryption-only"
+    MUTUAL = "mutual"
+    SIMPLE = "simple"
+
+
+@attrs.frozen
+class Shadowed:
+    """A value that was set but lost: at a weaker level, or outside the certificate group's level."""
+
+    value: str
+    source: Source
+    object: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON shape."""
+        out: dict[str, Any] = {"value": self.value, "source": self.source.value}
+        if self.object is not None:
+            out["object"] = self.object
+        return out
+
+
+@attrs.frozen
+class ResolvedOption:
+    """The effective value of one option, where it came from and what it shadowed.
+
+    Attributes:
+        name: the option name.
+        value: the value as written (``None`` when unset and the option has no default).
+        normalized: the canonical value (``"1"``/``"0"`` for booleans, ``TLSv12`` for ``TLSv1.2``...).
+        source: the level it came from, ``target-port``, or ``default``.
+        object: the configuration object it came from (``None`` for defaults).
+        shadowed: values set at weaker levels that lost, strongest first.
+        group_level: for certificate-group members, the level the whole group was taken from.
+        via: for ``target-port`` values, where the server's port got it (its own level and object).
+    """
+
+    name: str
+    value: str | None
+    normalized: str | None
+    source: Source
+    object: str | None
+    shadowed: tuple[Shadowed, ...] = ()
+    group_level: Source | None = None
+    via: Shadowed | None = None
+
+    @property
+    def option(self) -> Option:
+        """The catalogue entry."""
+        return CATALOGUE[self.name]
+
+    @property
+    def is_set(self) -> bool:
+        """Whether a level set it (not the default)."""
+        return self.source is not Source.DEFAULT
+
+    def as_bool(self) -> bool:
+        """The value of a boolean option (``False`` when unset)."""
+        return self.normalized == "1"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON shape (plus ``group-level`` and ``via`` where they apply)."""
+        out: dict[str, Any] = {"value": self.value, "source": self.source.value}
+        if self.object is not None:
+            out["object"] = self.object
+        if self.shadowed:
+            out["shadowed"] = [s.to_dict() for s in self.shadowed]
+        if self.group_level is not None:
+            out["group-level"] = self.group_level.value
+        if self.via is not None:
+            out["via"] = self.via.to_dict()
+        return out
+
+
+@attrs.frozen
+class Target:
+    """The server end of a client connection.
+
+    Attributes:
+        server: the server Application's name.
+        port_id: the port dialled (the Connection's, else ``default``).
+        host: the server's Host name (the name checked with ``tls-target-name-check=host``).
+        dial_host: what to dial: the Host's ``ip`` when given, else its name.
+        port: the port number, when configured.
+    """
+
+    server: str
+    port_id: str
+    host: str | None
+    dial_host: str | None
+    port: int | None
+
+    @property
+    def address(self) -> str | None:
+        """``dial_host:port`` when both are known."""
+        if self.dial_host is None or self.port is None:
+            return None
+        host = f"[{self.dial_host}]" if ":" in self.dial_host else self.dial_host
+        return f"{host}:{self.port}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON shape."""
+        return {"server": self.server, "port-id": self.port_id, "host": self.host, "address": self.address}
+
+
+@attrs.frozen
+class ResolvedSecurity:
+    """The effective TLS settings of one side of a link: every catalogue option, with provenance.
+
+    Built by :func:`resolve_client` and :func:`resolve_server`; read it with ``resolved["option"]``.
+
+    Attributes:
+        side: ``client`` (a connection) or ``server`` (a port).
+        application: the application whose settings these are.
+        options: option name -> :class:`ResolvedOption`, in catalogue order.
+        mode: ``plain``, ``encryption-only``, ``mutual`` or ``simple``.
+        target: the server end (client side only).
+        port_id: the listening port (server side only).
+        host: the application's own Host name.
+        windows: the application's Host is a Windows host.
+        base_dir: the folder relative file paths are relative to.
+        file: the environment file, for error messages.
+        reading: the :class:`Reading` used.
+        legacy_protocols: whether the caller opted into legacy protocols.
+        notes: plain statements about this result (encryption-only, the PSDK port-id quirk...).
+    """
+
+    side: Side
+    application: str
+    options: Mapping[str, ResolvedOption]
+    mode: Mode
+    target: Target | None = None
+    port_id: str | None = None
+    host: str | None = None
+    windows: bool = False
+    base_dir: Path | None = None
+    file: str | None = None
+    reading: Reading = Reading.PSDK
+    legacy_protocols: bool = False
+    notes: tuple[str, ...] = ()
+
+    def __getitem__(self, name: str) -> ResolvedOption:
+        try:
+            return self.options[name]
+        except KeyError:
+            raise KeyError(f"unknown option {name!r}; known: {', '.join(self.options)}") from None
+
+    def __iter__(self) -> Iterator[ResolvedOption]:
+        return iter(self.options.values())
+
+    @property
+    def tls(self) -> bool:
+        """Whether TLS is on."""
+        return self["tls"].as_bool()
+
+    @property
+    def authenticates_peer(self) -> bool:
+        """Client: whether the server is authenticated; server: whether clients must present a certificate."""
+        if self.side is Side.CLIENT:
+            return self.mode in (Mode.SIMPLE, Mode.MUTUAL)
+        return self.mode is Mode.MUTUAL
+
+    @property
+    def expected_name(self) -> str | None:
+        """Client: the name checked and sent as SNI: ``tls-target-name`` when set, else the server's Host."""
+        name = self["tls-target-name"].value
+        if name:
+            return name
+        return self.target.host if self.target else None
+
+    @property
+    def object(self) -> str:
+        """A readable name of what was resolved (``App -> Server/port`` or ``App/port``)."""
+        if self.target is not None:
+            return f"{self.application} -> {self.target.server}/{self.target.port_id}"
+        return f"{self.application}/{self.port_id}"
+
+    def level_of(self, name: str) -> str:
+        """The level text of an option's value, for error messages (``port``, ``group from ...``)."""
+        opt = self[name]
+        if opt.source is Source.DEFAULT and opt.group_level is not None:
+            return opt.group_level.value
+        return opt.source.value
+
+    def path(self, name: str) -> Path | None:
+        """A file option's value as a path, relative paths resolved against :attr:`base_dir`."""
+        paths = self.paths(name)
+        return paths[0] if paths else None
+
+    def paths(self, name: str) -> tuple[Path, ...]:
+        """A file option's value as paths (``certificate`` may be a comma-separated chain, leaf first).
+
+        Raises:
+            ConfigurationError: the value is a Windows thumbprint, which names no file.
+        """
+        opt = self[name]
+        if not opt.value or not opt.option.is_path:
+            return ()
+        if opt.option.kind in (Kind.CERTIFICATE, Kind.TRUST) and is_thumbprint(opt.value):
+            raise ConfigurationError(
+                f"{name} is a Windows certificate-store thumbprint; genesys_tls reads PEM files only",
+                file=self.file,
+                object=opt.object,
+                level=self.level_of(name),
+                option=name,
+                value=opt.value,
+                valid="a PEM file path",
+            )
+        parts = opt.value.split(",") if opt.option.kind is Kind.CERTIFICATE else [opt.value]
+        out = []
+        for part in parts:
+            p = Path(part.strip())
+            if not p.is_absolute() and self.base_dir is not None:
+                p = self.base_dir / p
+            out.append(p)
+        return tuple(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's ``resolve --json`` shape."""
+        out: dict[str, Any] = {"side": self.side.value, "application": self.application}
+        if self.target is not None:
+            out["target"] = self.target.to_dict()
+        else:
+            out["port-id"] = self.port_id
+        out["mode"] = self.mode.value
+        out["reading"] = self.reading.value
+        out["options"] = {name: opt.to_dict() for name, opt in self.options.items()}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+
+# --------------------------------------------------------------------------------------------- lookup
+
+_Layer = tuple[Source, str | None, Mapping[str, str]]
+
+
+def _layers(env: Environment, app: Application, first: _Layer) -> list[_Layer]:
+    host = env.host_of(app)
+    layers: list[_Layer] = [
+        first,
+        (Source.APPLICATION_OPTIONS, app.name, app.security_options),
+        (Source.APPLICATION_ANNEX, app.name, app.security_annex),
+    ]
+    if host is not None:
+        layers.append((Source.HOST_ANNEX, host.name, host.security))
+    return layers
+
+
+class _Resolver:
+    """One resolution: the layers of one side, validation with locations, the group rule."""
+
+    def __init__(
+        self,
+        env: Environment,
+        app: Application,
+        layers: list[_Layer],
+        *,
+        legacy_protocols: bool,
+    ) -> None:
+        self.env = env
+        self.app = app
+        self.layers = layers
+        host = env.host_of(app)
+        self.windows = bool(host is not None and host.os is HostOS.WINDOWS)
+        self.legacy_protocols = legacy_protocols
+
+    def check(self, name: str, value: str, source: Source, obj: str | None) -> str:
+        try:
+            return CATALOGUE[name].check(
+                value, windows=self.windows, legacy_protocols=self.legacy_protocols
+            )
+        except ConfigurationError as exc:
+            raise exc.located(
+                file=self.env.file, object=obj, level=source.value, option=name
+            ) from None
+
+    def found(self, name: str, layers: list[_Layer] | None = None) -> list[Shadowed]:
+        return [
+            Shadowed(values[name], source, obj)
+            for source, obj, values in (layers if layers is not None else self.layers)
+            if name in values
+        ]
+
+    def default(self, name: str, shadowed: tuple[Shadowed, ...] = (), **kw: Any) -> ResolvedOption:
+        opt = CATALOGUE[name]
+        norm = opt.check(opt.default) if opt.default is not None else None
+        return ResolvedOption(name, opt.default, norm, Source.DEFAULT, None, shadowed, **kw)
+
+    def generic(self, name: str, layers: list[_Layer] | None = None) -> ResolvedOption:
+        hits = self.found(name, layers)
+        if not hits:
+            return self.default(name)
+        win = hits[0]
+        norm = self.check(name, win.value, win.source, win.object)
+        return ResolvedOption(name, win.value, norm, win.source, win.object, tuple(hits[1:]))
+
+    def group(self) -> dict[str, ResolvedOption]:
+        chosen: _Layer | None = None
+        for layer in self.layers:
+            if any(member in layer[2] for member in CERTIFICATE_GROUP):
+                chosen = layer
+                break
+        out: dict[str, ResolvedOption] = {}
+        for member in CERTIFICATE_GROUP:
+            hits = self.found(member)
+            if chosen is None:
+                out[member] = self.default(member)
+                continue
+            source, obj, values = chosen
+            others = tuple(h for h in hits if h.source is not source)
+            if member in values:
+                value = values[member]
+                norm = self.check(member, value, source, obj)
+                out[member] = ResolvedOption(
+                    member, value, norm, source, obj, others, group_level=source
+                )
+            else:
+                out[member] = self.default(member, others, group_level=source)
+        return out
+
+
+def _finish(
+    options: dict[str, ResolvedOption],
+) -> Mapping[str, ResolvedOption]:
+    return MappingProxyType({name: options[name] for name in CATALOGUE})
+
+
+def resolve_server(
+    env: Environment,
+    app: str,
+    port_id: str,
+    *,
+    reading: Reading | str = Reading.PSDK,
+    legacy_protocols: bool = False,
+) -> ResolvedSecurity:
+    """The effective server-side options of one listening port.
+
+    Args:
+        env: the environment.
+        app: the server Application's name.
+        port_id: the port id (``default``, ``secure``...).
+        reading: ``psdk`` (default) or ``doc``, see :class:`Reading`.
+        legacy_protocols: accept ``sec-protocol=TLSv1`` (SSL 2/3 stay errors).
+
+    Returns:
+        A :class:`ResolvedSecurity` with ``side == "server"``.
+
+    Raises:
+        ConfigurationError: unknown application or port, or an invalid value where it is read.
+
+    Example:
+        >>> env = Environment(applications={"S": Application("S", ports={"secure": Port("secure", 7001,
+        ...     "tls=1;tls-mutual=1")})})
+        >>> resolve_server(env, "S", "secure").mode.value
+        'mutual'
+    """
+    reading = Reading(reading)
+    application = env.application(app)
+    try:
+        port = application.port(port_id)
+    except ConfigurationError as exc:
+        raise exc.located(file=env.file) from None
+    layers = _layers(env, application, (Source.PORT, application.name, port.transport))
+    r = _Resolver(env, application, layers, legacy_protocols=legacy_protocols)
+    options = r.group()
+    for name in CATALOGUE:
+        if name in options:
+            continue
+        if name == "tls" and reading is Reading.DOC:
+            tls = r.generic(name, layers[:1])
+            ignored = tuple(h for h in r.found(name) if h.source is not Source.PORT)
+            options[name] = attrs.evolve(tls, shadowed=tls.shadowed + ignored)
+        else:
+            options[name] = r.generic(name)
+    opts = _finish(options)
+    if not opts["tls"].as_bool():
+        mode = Mode.PLAIN
+    elif opts["tls-mutual"].as_bool():
+        mode = Mode.MUTUAL
+    else:
+        mode = Mode.SIMPLE
+    notes = []
+    if reading is Reading.PSDK and opts["tls"].source not in (Source.PORT, Source.DEFAULT):
+        notes.append(
+            f"tls comes from {opts['tls'].source.value} ({opts['tls'].object}): the Platform SDK turns "
+            "TLS on for every port of the application; native components read tls only on the port"
+        )
+    host = env.host_of(application)
+    return ResolvedSecurity(
+        side=Side.SERVER,
+        application=application.name,
+        options=opts,
+        mode=mode,
+        port_id=port.id,
+        host=host.name if host else None,
+        windows=r.windows,
+        base_dir=env.base_dir,
+        file=env.file,
+        reading=reading,
+        legacy_protocols=legacy_protocols,
+        notes=tuple(notes),
+    )
+
+
+def resolve_client(
+    env: Environment,
+    app: str,
+    server: str,
+    port_id: str | None = None,
+    *,
+    reading: Reading | str = Reading.PSDK,
+    legacy_protocols: bool = False,
+) -> ResolvedSecurity:
+    """The effective client-side options of one connection.
+
+    Args:
+        env: the environment.
+        app: the client Application's name.
+        server: the server Application the connection points to.
+        port_id: which of the client's connections to that server (matched against the Connection's port
+            id, ``default`` when it names none); ``None`` takes the first connection to ``server``.
+        reading: ``psdk`` (default) or ``doc``, see :class:`Reading`.
+        legacy_protocols: accept ``sec-protocol=TLSv1`` (SSL 2/3 stay errors).
+
+    Returns:
+        A :class:`ResolvedSecurity` with ``side == "client"`` and a :class:`Target`.
+
+    Raises:
+        ConfigurationError: unknown application, server, connection or port, or an invalid value.
+    """
+    reading = Reading(reading)
+    client = env.application(app)
+    server_app = env.application(server)
+    conn: Connection = env.connection(app, server, port_id)
+    target_port_id = conn.port_id or DEFAULT_PORT_ID
+    target_port = server_app.ports.get(target_port_id)
+    server_host = env.host_of(server_app)
+    target = Target(
+        server=server_app.name,
+        port_id=target_port_id,
+        host=server_host.name if server_host else None,
+        dial_host=server_host.address if server_host else None,
+        port=target_port.number if target_port else None,
+    )
+    layers = _layers(env, client, (Source.CONNECTION, client.name, conn.transport))
+    r = _Resolver(env, client, layers, legacy_protocols=legacy_protocols)
+    notes: list[str] = []
+
+    # The target port's own effective settings, for tls-mutual / upgrade (and tls=1 on the port).
+    server_side: ResolvedSecurity | None = None
+    if target_port is not None:
+        server_side = resolve_server(
+            env, server_app.name, target_port_id, reading=reading, legacy_protocols=legacy_protocols
+        )
+
+    options = r.group()
+    for name, opt in CATALOGUE.items():
+        if name in options:
+            continue
+        if name == "tls":
+            options[name] = _client_tls(r, conn, server_app, target_port_id, reading, layers, notes)
+        elif opt.side is Side.SERVER:
+            own = tuple(r.found(name))
+            if server_side is None:
+                options[name] = r.default(name, own)
+            else:
+                theirs = server_side[name]
+                options[name] = ResolvedOption(
+                    name,
+                    theirs.value,
+                    theirs.normalized,
+                    Source.TARGET_PORT,
+                    server_app.name,
+                    own,
+                    via=Shadowed(theirs.value, theirs.source, theirs.object)
+                    if theirs.is_set and theirs.value is not None
+                    else None,
+                )
+        else:
+            options[name] = r.generic(name)
+    opts = _finish(options)
+    if not opts["tls"].as_bool():
+        mode = Mode.PLAIN
+    elif opts["client-auth"].normalized == "0":
+        mode = Mode.ENCRYPTION_ONLY
+        notes.append(
+            "encryption only (client-auth=0): the client does NOT authenticate the server; the link is "
+            "encrypted but open to a man in the middle"
+        )
+    elif opts["tls-mutual"].as_bool():
+        mode = Mode.MUTUAL
+    else:
+        mode = Mode.SIMPLE
+    client_host = env.host_of(client)
+    return ResolvedSecurity(
+        side=Side.CLIENT,
+        application=client.name,
+        options=opts,
+        mode=mode,
+        target=target,
+        host=client_host.name if client_host else None,
+        windows=r.windows,
+        base_dir=env.base_dir,
+        file=env.file,
+        reading=reading,
+        legacy_protocols=legacy_protocols,
+        notes=tuple(notes),
+    )
+
+
+def _client_tls(
+    r: _Resolver,
+    conn: Connection,
+    server_app: Application,
+    target_port_id: str,
+    reading: Reading,
+    layers: list[_Layer],
+    notes: list[str],
+) -> ResolvedOption:
+    # PSDK: isTrue(lookup of "tls" over the client's layers) OR targetPortSecure.
+    if reading is Reading.DOC:
+        own = r.generic("tls", layers[:1])
+        ignored = tuple(h for h in r.found("tls") if h.source is not Source.CONNECTION)
+        own = attrs.evolve(own, shadowed=own.shadowed + ignored)
+        port_for_check: str | None = target_port_id
+    else:
+        own = r.generic("tls")
+        port_for_check = conn.port_id or None  # the PSDK quirk: no port id, no target-port check
+    target_secure = False
+    target_value: str | None = None
+    if port_for_check is not None and port_for_check in server_app.ports:
+        target_value = server_app.ports[port_for_check].transport.get("tls")
+        target_secure = target_value is not None and parse_boolean(target_value) is True
+    elif (
+        port_for_check is None
+        and target_port_id in server_app.ports
+        and parse_boolean(server_app.ports[target_port_id].transport.get("tls", "")) is True
+    ):
+        notes.append(
+            f"the connection names no port id: the Platform SDK does not read tls=1 from "
+            f"{server_app.name}'s '{DEFAULT_PORT_ID}' port (it compares port ids), so TLS is off unless "
+            "set elsewhere; reading='doc' treats it as on"
+        )
+    if own.as_bool():
+        extra = (Shadowed(target_value, Source.TARGET_PORT, server_app.name),) if target_value else ()
+        return attrs.evolve(own, shadowed=own.shadowed + extra)
+    if target_secure:
+        assert target_value is not None  # noqa: S101 - narrowed above
+        lost = (Shadowed(own.value, own.source, own.object),) if own.is_set and own.value else ()
+        return ResolvedOption(
+            "tls",
+            target_value,
+            "1",
+            Source.TARGET_PORT,
+            server_app.name,
+            lost + own.shadowed,
+            via=Shadowed(target_value, Source.PORT, server_app.name),
+        )
+    return own
+

@@ -1,0 +1,223 @@
+"""Transport parameters: ``name=value;name=value`` exactly as the Platform SDK reads them.
+
+The PSDK (``ConfigurationUtil.findTransportParameter``) splits on ``;``, trims nothing, matches keys by a
+case-sensitive ``name=`` prefix, lets the first occurrence win, keeps everything after the first ``=`` as the
+value (so a value may hold ``=``), treats ``name=`` as present-but-empty, ignores pieces without ``=``, and
+reads a blank string as no parameters at all. :func:`parse_transport` does exactly that and, besides, reports
+as :class:`TransportDiagnostic` everything the runtime would silently ignore, with its position, without
+"fixing" anything.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+
+import attrs
+
+from .catalogue import CATALOGUE, OTHER_TRANSPORT_PARAMETERS
+
+__all__ = [
+    "DiagnosticCode",
+    "TransportDiagnostic",
+    "TransportParameters",
+    "format_transport",
+    "parse_transport",
+]
+
+
+class DiagnosticCode(enum.StrEnum):
+    """What a transport-parameter diagnostic reports."""
+
+    SPACE = "space"  #: white space around ``;`` or ``=``: the key is not found as written
+    CASE = "case"  #: a known key in the wrong case (``TLS=1``): keys are case-sensitive
+    DUPLICATE = "duplicate"  #: a key given again: the first one wins, this one is ignored
+    UNKNOWN = "unknown-key"  #: a key no Genesys component reads
+    NO_EQUALS = "no-equals"  #: a piece without ``=``: ignored
+    EMPTY_PIECE = "empty-piece"  #: ``;;`` or a leading ``;``: ignored
+    EMPTY_KEY = "empty-key"  #: ``=value``: ignored
+
+
+@attrs.frozen
+class TransportDiagnostic:
+    """Something in a transport-parameter string that the runtime would silently ignore or misread.
+
+    Attributes:
+        code: the kind of problem.
+        position: 0-based character offset of the piece in the string.
+        piece: the piece as written (``name=value`` or the bad fragment).
+        key: the key the piece names, as written (``None`` for pieces without ``=``).
+        message: one readable sentence, naming what the runtime does with it.
+    """
+
+    code: DiagnosticCode
+    position: int
+    piece: str
+    key: str | None
+    message: str
+
+
+def _known(key: str) -> bool:
+    return key in CATALOGUE or key in OTHER_TRANSPORT_PARAMETERS
+
+
+@attrs.frozen
+class TransportParameters(Mapping[str, str]):
+    """Parsed transport parameters: a read-only mapping ``key -> value`` with PSDK semantics.
+
+    Keys are exactly as written (case-sensitive, untrimmed); the first occurrence of a key wins; ``""`` is a
+    present value. ``text`` keeps the original string and ``diagnostics`` what the runtime would ignore.
+    """
+
+    text: str
+    _values: Mapping[str, str] = attrs.field(alias="values", repr=False)
+    diagnostics: tuple[TransportDiagnostic, ...] = ()
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def parse_transport(text: str | None) -> TransportParameters:
+    """Parse a transport-parameter string the way the Platform SDK reads it.
+
+    Args:
+        text: the string as typed in Genesys Administrator (``None`` and blank mean no parameters).
+
+    Returns:
+        A :class:`TransportParameters` mapping with the diagnostics.
+
+    Example:
+        >>> p = parse_transport("tls=1; tls-mutual=1;tls=0")
+        >>> dict(p)
+        {'tls': '1', ' tls-mutual': '1'}
+        >>> [d.code.value for d in p.diagnostics]
+        ['space', 'duplicate']
+    """
+    if text is None or not text.strip():
+        return TransportParameters(text or "", {}, ())
+    values: dict[str, str] = {}
+    diags: list[TransportDiagnostic] = []
+    position = 0
+    pieces = text.split(";")
+    for index, piece in enumerate(pieces):
+        start = position
+        position += len(piece) + 1
+        if piece == "":
+            if index != len(pieces) - 1:
+                diags.append(
+                    TransportDiagnostic(
+                        DiagnosticCode.EMPTY_PIECE,
+                        start,
+                        piece,
+                        None,
+                        "empty piece between ';' separators: ignored",
+                    )
+                )
+            continue
+        if "=" not in piece:
+            diags.append(
+                TransportDiagnostic(
+                    DiagnosticCode.NO_EQUALS,
+                    start,
+                    piece,
+                    None,
+                    f"piece {piece!r} has no '=': the runtime ignores it",
+                )
+            )
+            continue
+        key, value = piece.split("=", 1)
+        if key == "":
+            diags.append(
+                TransportDiagnostic(
+                    DiagnosticCode.EMPTY_KEY,
+                    start,
+                    piece,
+                    key,
+                    f"piece {piece!r} has no name before '=': the runtime ignores it",
+                )
+            )
+            continue
+        if key in values:
+            diags.append(
+                TransportDiagnostic(
+                    DiagnosticCode.DUPLICATE,
+                    start,
+                    piece,
+                    key,
+                    f"{key!r} is given again: the first value {values[key]!r} wins, {value!r} is ignored",
+                )
+            )
+            continue
+        values[key] = value
+        stripped = key.strip()
+        if stripped != key or value != value.strip():
+            where = "name" if stripped != key else "value"
+            read_as = (
+                f"the runtime looks for {stripped!r} and does not find {key!r}"
+                if stripped != key
+                else f"the value is read with its spaces as {value!r}"
+            )
+            diags.append(
+                TransportDiagnostic(
+                    DiagnosticCode.SPACE,
+                    start,
+                    piece,
+                    key,
+                    f"white space around the {where} in {piece!r}: {read_as} "
+                    "(Genesys allows no spaces around ';' and '=')",
+                )
+            )
+        elif not _known(key):
+            if _known(key.lower()):
+                diags.append(
+                    TransportDiagnostic(
+                        DiagnosticCode.CASE,
+                        start,
+                        piece,
+                        key,
+                        f"{key!r} is not {key.lower()!r}: names are case-sensitive and the runtime "
+                        "ignores it",
+                    )
+                )
+            else:
+                diags.append(
+                    TransportDiagnostic(
+                        DiagnosticCode.UNKNOWN,
+                        start,
+                        piece,
+                        key,
+                        f"{key!r} is not a transport parameter any Genesys component reads",
+                    )
+                )
+    return TransportParameters(text, values, tuple(diags))
+
+
+def format_transport(params: Mapping[str, str]) -> str:
+    """Format parameters as a transport string (``name=value`` joined by ``;``), the inverse of parsing.
+
+    Raises:
+        ValueError: a key is empty or holds ``;``, ``=`` or surrounding spaces, or a value holds ``;``
+            (the format has no quoting, so such a string could not be read back the same).
+    """
+    if isinstance(params, TransportParameters):
+        return params.text
+    parts = []
+    for key, value in params.items():
+        if not key or ";" in key or "=" in key or key != key.strip():
+            raise ValueError(f"transport parameter name {key!r} cannot be written")
+        if ";" in value:
+            raise ValueError(f"transport parameter {key!r}: value {value!r} cannot hold ';'")
+        parts.append(f"{key}={value}")
+    return ";".join(parts)
