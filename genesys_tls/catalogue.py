@@ -575,4 +575,4 @@ def render_reference() -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - documentation generator
-    print(render_reference(), end="")  # noqa: T201
+    print(render_reference(), end="")

@@ -119,7 +119,7 @@ def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 def _mapping(loader: _TextLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: dict[Any, Any] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, str | int | float | bool) and key is not None:
             raise yaml.constructor.ConstructorError(
                 None, None, f"a key must be text, not {type(key).__name__}", key_node.start_mark
@@ -128,13 +128,13 @@ def _mapping(loader: _TextLoader, node: yaml.MappingNode, deep: bool = False) ->
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
-        seen[key] = loader.construct_object(value_node, deep=deep)  # type: ignore[no-untyped-call]
+        seen[key] = loader.construct_object(value_node, deep=deep)
     return seen
 
 
 for _tag in ("bool", "int", "float", "timestamp"):
     _TextLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _as_text)
-_TextLoader.add_constructor("tag:yaml.org,2002:map", _mapping)  # type: ignore[arg-type]
+_TextLoader.add_constructor("tag:yaml.org,2002:map", _mapping)
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

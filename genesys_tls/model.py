@@ -8,7 +8,7 @@ an unknown host) and raises a :class:`~genesys_tls.errors.ConfigurationError` na
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -125,6 +125,10 @@ class Connection:
     )
 
 
+def _freeze_connections(value: Iterable[Connection]) -> tuple[Connection, ...]:
+    return tuple(value)
+
+
 def _freeze_ports(value: Mapping[str, Port] | None) -> Mapping[str, Port]:
     return MappingProxyType(dict(value or {}))
 
@@ -149,7 +153,7 @@ class Application:
     options: Sections = attrs.field(default=_EMPTY, converter=_freeze_sections)
     annex: Sections = attrs.field(default=_EMPTY, converter=_freeze_sections)
     ports: Mapping[str, Port] = attrs.field(factory=dict, converter=_freeze_ports)
-    connections: tuple[Connection, ...] = attrs.field(default=(), converter=tuple)
+    connections: tuple[Connection, ...] = attrs.field(default=(), converter=_freeze_connections)
 
     @property
     def security_options(self) -> Mapping[str, str]:

@@ -1,0 +1,1048 @@
+"""A test PKI on ``cryptography``: certificate authorities, leaves and CRLs for every good and bad TLS case.
+
+For test harnesses, not for production: keys are made in memory, certificates are short and plain (subject
+CN only, SHA-256 signatures), and everything is fast enough for a pytest fixture (an EC :func:`build_pki`
+takes a few milliseconds). No OpenSSL command line is involved.
+
+Two levels:
+
+* :class:`CertificateAuthority` and :class:`Issued`: make a root CA, intermediates, server and client
+  leaves (SAN or CN-only, any validity window), revoke them and sign CRLs; write PEM files.
+* :func:`build_pki` / :func:`pki_init`: a whole folder with a CA, one host certificate per Genesys Host, the
+  broken certificates and CRLs a test needs, and a ready ``environment.yaml`` (contract section 1).
+
+Example::
+
+    from genesys_tls.pki import CertificateAuthority
+
+    ca = CertificateAuthority.create("Test CA")
+    server = ca.issue_server(["tsrv-host", "127.0.0.1"])
+    cert_path, key_path = server.write(tmp_path, "tsrv-host")   # tsrv-host.pem, tsrv-host.key (0o600)
+    ca.revoke(server)
+    crl_pem = ca.crl()
+
+Private keys and passwords never appear in a ``repr``, a log or an exception message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import ipaddress
+import itertools
+import os
+import re
+import secrets
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import attrs
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .catalogue import SECURITY_SECTION, option
+from .errors import ConfigurationError
+from .transport import format_transport
+
+__all__ = [
+    "DEFAULT_NAMES",
+    "CertificateAuthority",
+    "CertificateFiles",
+    "Issued",
+    "KeyFormat",
+    "KeyType",
+    "PKIFiles",
+    "PrivateKey",
+    "build_pki",
+    "pki_init",
+]
+
+#: A private key the generator makes: EC P-256 or RSA.
+PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+#: How :meth:`Issued.key_pem` encodes a key: PKCS#8, or the "traditional" OpenSSL form (PKCS#1 for RSA,
+#: SEC1 for EC).
+KeyFormat = Literal["pkcs8", "traditional"]
+
+#: The host names :func:`build_pki` uses when none are given.
+DEFAULT_NAMES: tuple[str, ...] = ("tsrv-host", "client-host")
+
+_LOOPBACK = "127.0.0.1"
+_BACKDATE = dt.timedelta(hours=1)  # default notBefore / lastUpdate: an hour ago, for clock skew
+_CA_LIFETIME = dt.timedelta(days=3650)
+_LEAF_LIFETIME = dt.timedelta(days=365)
+_CRL_LIFETIME = dt.timedelta(days=30)
+_MAX_CN = 64  # RFC 5280 upper bound of commonName
+
+_DNS_NAME = re.compile(r"^[A-Za-z0-9*_.-]+$")
+_DNS_NAME_FORM = "a DNS name (letters, digits, '-', '_', '.', a leading '*.' wildcard) or an IP address"
+_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$")
+_HOST_NAME_FORM = (
+    "a comma-separated list of distinct host names, each of letters, digits, '.', '-' and '_', starting "
+    "and ending with a letter or digit, at most 64 characters, such as 'tsrv-host,client-host'"
+)
+_STEM = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+# File stems build_pki writes besides one per host name: a host may not take one of them.
+_RESERVED_STEMS = frozenset(
+    {"ca", "other-ca", "expired", "not-yet-valid", "wrong-name", "wrong-issuer", "revoked", "cn-only"}
+)
+_ENVIRONMENT_FILE = "environment.yaml"
+
+
+class KeyType(enum.StrEnum):
+    """The key algorithms the generator makes."""
+
+    EC = "ec"  #: EC on NIST P-256 (secp256r1), the default: fast to make and to use
+    RSA = "rsa"  #: RSA 2048
+    RSA3072 = "rsa3072"  #: RSA 3072
+
+    @classmethod
+    def parse(cls, value: KeyType | str) -> KeyType:
+        """``value`` as a :class:`KeyType`.
+
+        Raises:
+            ConfigurationError: not a known key type (the message lists the valid ones).
+        """
+        try:
+            return cls(value)
+        except ValueError:
+            raise ConfigurationError(
+                "unknown key type", option="key-type", value=str(value), valid=tuple(cls)
+            ) from None
+
+    @classmethod
+    def of(cls, key: PrivateKey) -> KeyType:
+        """The key type of an existing key.
+
+        Raises:
+            ConfigurationError: the key is neither EC P-256 nor RSA 2048/3072.
+        """
+        if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+            return cls.EC
+        if isinstance(key, rsa.RSAPrivateKey) and key.key_size in (2048, 3072):
+            return cls.RSA if key.key_size == 2048 else cls.RSA3072
+        raise ConfigurationError(
+            "unsupported private key (the test PKI makes EC P-256 and RSA 2048/3072 keys)",
+            valid=tuple(cls),
+        )
+
+
+# --- the two primitive operations, kept in one place each (benchmarks/bench_pki.py counts them) ---------
+
+
+def _new_key(key_type: KeyType) -> PrivateKey:
+    """Generate a fresh private key of ``key_type``."""
+    if key_type is KeyType.EC:
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(
+        public_exponent=65537, key_size=3072 if key_type is KeyType.RSA3072 else 2048
+    )
+
+
+def _sign_certificate(builder: x509.CertificateBuilder, key: PrivateKey) -> x509.Certificate:
+    """Sign a certificate with SHA-256 (ECDSA, or RSA PKCS#1 v1.5)."""
+    return builder.sign(key, hashes.SHA256())
+
+
+def _sign_crl(
+    builder: x509.CertificateRevocationListBuilder, key: PrivateKey
+) -> x509.CertificateRevocationList:
+    """Sign a CRL with SHA-256."""
+    return builder.sign(key, hashes.SHA256())
+
+
+# --- small helpers --------------------------------------------------------------------------------------
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _utc(value: dt.datetime | None, default: dt.datetime) -> dt.datetime:
+    """``value`` as an aware UTC datetime (naive values are read as UTC), or ``default``."""
+    if value is None:
+        return default
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _window(
+    not_before: dt.datetime | None, not_after: dt.datetime | None, lifetime: dt.timedelta
+) -> tuple[dt.datetime, dt.datetime]:
+    """The validity window: the bounds given; by default from an hour ago to ``lifetime`` after the start."""
+    start = _utc(not_before, _now() - _BACKDATE)
+    end = _utc(not_after, start + lifetime)
+    if end <= start:
+        raise ConfigurationError(
+            "not_after must be later than not_before",
+            option="not_after",
+            value=end.isoformat(),
+            valid=f"a time after {start.isoformat()}",
+        )
+    return start, end
+
+
+def _subject(common_name: str | None) -> x509.Name:
+    if common_name is None:
+        return x509.Name([])
+    if not common_name or len(common_name) > _MAX_CN:
+        raise ConfigurationError(
+            "the common name must be 1 to 64 characters long",
+            option="common_name",
+            value=common_name,
+            valid="1 to 64 characters",
+        )
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    """A SAN entry: ``IPAddress`` when ``name`` parses as an IP address, ``DNSName`` otherwise."""
+    if not isinstance(name, str):  # ipaddress would read an int as an address
+        raise ConfigurationError(
+            "a name must be a string", option="names", value=repr(name), valid=_DNS_NAME_FORM
+        )
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        if not _DNS_NAME.match(name):
+            raise ConfigurationError(
+                "not a DNS name or an IP address", option="names", value=name, valid=_DNS_NAME_FORM
+            ) from None
+        return x509.DNSName(name)
+    return x509.IPAddress(address)
+
+
+def _name_list(names: str | Iterable[str]) -> list[str]:
+    listed = [names] if isinstance(names, str) else list(names)
+    if not listed:
+        raise ConfigurationError(
+            "a certificate needs at least one name", option="names", valid=_DNS_NAME_FORM
+        )
+    return listed
+
+
+def _key_for(
+    key: PrivateKey | None, key_type: KeyType | str | None, default: KeyType
+) -> tuple[PrivateKey, KeyType]:
+    """The key to certify: ``key`` when given (reused), else a new one of ``key_type`` or ``default``."""
+    if key is not None:
+        actual = KeyType.of(key)
+        if key_type is not None and KeyType.parse(key_type) is not actual:
+            raise ConfigurationError(
+                "key_type does not match the key given", option="key_type", value=str(key_type), valid=actual
+            )
+        return key, actual
+    kind = default if key_type is None else KeyType.parse(key_type)
+    return _new_key(kind), kind
+
+
+def _key_pem(key: PrivateKey, password: bytes | None, format: KeyFormat) -> bytes:
+    if format == "pkcs8":
+        private_format = serialization.PrivateFormat.PKCS8
+    elif format == "traditional":
+        private_format = serialization.PrivateFormat.TraditionalOpenSSL
+    else:
+        raise ConfigurationError(
+            "unknown private key format", option="format", value=str(format), valid=("pkcs8", "traditional")
+        )
+    encryption: serialization.KeySerializationEncryption
+    if password is None:
+        encryption = serialization.NoEncryption()
+    elif not isinstance(password, bytes):
+        raise TypeError("the key password must be bytes")  # never echo the value
+    elif not password:
+        raise ConfigurationError(
+            "the key password is empty", option="password", valid="one or more bytes, or None for no password"
+        )
+    else:
+        encryption = serialization.BestAvailableEncryption(password)
+    return key.private_bytes(serialization.Encoding.PEM, private_format, encryption)
+
+
+def _cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    """Write ``data`` to ``path`` atomically, the file created with permission bits ``mode``.
+
+    The bytes go to a new temporary file opened with ``O_EXCL`` and ``mode`` in the same folder, then replace
+    ``path``: a key is never readable by others, not even for a moment, and an older file with looser
+    permissions is replaced rather than reused. Missing folders are created.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags, mode)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _check_stem(stem: str) -> None:
+    if not _STEM.match(stem) or stem in (".", ".."):
+        raise ConfigurationError(
+            "not a file name stem",
+            option="stem",
+            value=stem,
+            valid="letters, digits, '.', '-' and '_' (no folder separators)",
+        )
+
+
+# --- issued certificates --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Issued:
+    """A leaf certificate with its private key and the intermediates that issued it.
+
+    Made by :meth:`CertificateAuthority.issue` and friends; do not build it yourself.
+
+    Attributes:
+        cert: the leaf certificate.
+        private_key: its private key (never shown in the ``repr``).
+        chain: the issuing intermediates, nearest first; neither the leaf nor the root.
+    """
+
+    cert: x509.Certificate
+    private_key: PrivateKey = attrs.field(repr=False, eq=False)
+    chain: tuple[x509.Certificate, ...] = ()
+
+    @property
+    def key_type(self) -> KeyType:
+        """The key algorithm of :attr:`private_key`."""
+        return KeyType.of(self.private_key)
+
+    def cert_pem(self) -> bytes:
+        """The leaf certificate alone, PEM."""
+        return _cert_pem(self.cert)
+
+    def chain_pem(self) -> bytes:
+        """The leaf then its intermediates, PEM: what a server or client sends (``certificate`` file)."""
+        return b"".join(_cert_pem(c) for c in (self.cert, *self.chain))
+
+    def key_pem(self, password: bytes | None = None, format: KeyFormat = "pkcs8") -> bytes:
+        """The private key, PEM.
+
+        Args:
+            password: encrypt the key with it (the best available cipher of ``cryptography``); ``None``
+                writes it in clear.
+            format: ``"pkcs8"`` (``BEGIN PRIVATE KEY``) or ``"traditional"`` (``BEGIN RSA PRIVATE KEY`` /
+                ``BEGIN EC PRIVATE KEY``, PKCS#1 or SEC1).
+
+        Raises:
+            ConfigurationError: unknown format or empty password.
+            TypeError: the password is not bytes.
+        """
+        return _key_pem(self.private_key, password, format)
+
+    def write(
+        self,
+        directory: str | os.PathLike[str],
+        stem: str,
+        *,
+        password: bytes | None = None,
+        format: KeyFormat = "pkcs8",
+    ) -> tuple[Path, Path]:
+        """Write ``<stem>.pem`` (leaf then intermediates) and ``<stem>.key`` (mode 0o600) in ``directory``.
+
+        Existing files are replaced; the folder is created when missing.
+
+        Args:
+            directory: the folder.
+            stem: the file name without extension.
+            password: encrypt the key file with it (see :meth:`key_pem`).
+            format: the key encoding (see :meth:`key_pem`).
+
+        Returns:
+            the certificate path and the key path.
+        """
+        _check_stem(stem)
+        folder = Path(directory)
+        cert_path, key_path = folder / f"{stem}.pem", folder / f"{stem}.key"
+        key_bytes = self.key_pem(password, format)
+        _write_file(cert_path, self.chain_pem(), 0o644)
+        _write_file(key_path, key_bytes, 0o600)
+        return cert_path, key_path
+
+
+# --- certificate authorities ----------------------------------------------------------------------------
+
+
+@attrs.frozen(eq=False)
+class CertificateAuthority:
+    """A certificate authority of the test PKI: a root or an intermediate, with its revocation list.
+
+    Make one with :meth:`create` (a root) or :meth:`intermediate`; do not build it yourself. Revocations
+    (:meth:`revoke`) are the only state that changes.
+
+    Attributes:
+        cert: the CA certificate.
+        private_key: its private key (never shown in the ``repr``).
+        key_type: the key algorithm, also the default for what it issues.
+        issuer: the CA that signed this one (``None`` for a root).
+    """
+
+    cert: x509.Certificate
+    private_key: PrivateKey = attrs.field(repr=False)
+    key_type: KeyType
+    issuer: CertificateAuthority | None = attrs.field(default=None, repr=False)
+    _revoked: dict[int, dt.datetime] = attrs.field(init=False, factory=dict, repr=False)
+    _crl_numbers: Iterator[int] = attrs.field(init=False, factory=lambda: itertools.count(1), repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        common_name: str = "Test CA",
+        *,
+        key_type: KeyType | str = KeyType.EC,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+        path_length: int | None = None,
+    ) -> CertificateAuthority:
+        """A new self-signed root CA.
+
+        Args:
+            common_name: the subject CN (the whole subject).
+            key_type: the CA's key, and the default key type of what it issues.
+            not_before: start of validity (default: an hour ago). Naive datetimes are UTC.
+            not_after: end of validity (default: ten years after the start).
+            path_length: basicConstraints pathLenConstraint (``None``: unlimited).
+
+        Raises:
+            ConfigurationError: a bad key type, name or validity window.
+        """
+        kind = KeyType.parse(key_type)
+        key = _new_key(kind)
+        subject = _subject(common_name)
+        start, end = _window(not_before, not_after, _CA_LIFETIME)
+        cert = _sign_certificate(
+            _ca_builder(subject, key.public_key(), None, start=start, end=end, path_length=path_length), key
+        )
+        return cls(cert, key, kind)
+
+    def intermediate(
+        self,
+        common_name: str,
+        *,
+        key_type: KeyType | str | None = None,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+        path_length: int | None = 0,
+    ) -> CertificateAuthority:
+        """A new intermediate CA signed by this one.
+
+        Args:
+            common_name: the subject CN.
+            key_type: its key type (default: this CA's).
+            not_before: start of validity (default: an hour ago).
+            not_after: end of validity (default: ten years after the start).
+            path_length: basicConstraints pathLenConstraint; the default 0 lets it sign leaves only.
+
+        Raises:
+            ConfigurationError: a bad key type, name or validity window.
+        """
+        key, kind = _key_for(None, key_type, self.key_type)
+        start, end = _window(not_before, not_after, _CA_LIFETIME)
+        builder = _ca_builder(
+            _subject(common_name), key.public_key(), self, start=start, end=end, path_length=path_length
+        )
+        return CertificateAuthority(_sign_certificate(builder, self.private_key), key, kind, self)
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        """This CA's certificate then its issuers' up to the root."""
+        return (self.cert, *(self.issuer.chain if self.issuer is not None else ()))
+
+    @property
+    def revoked(self) -> Mapping[int, dt.datetime]:
+        """The revoked serial numbers and their revocation times (a copy)."""
+        return dict(self._revoked)
+
+    def cert_pem(self) -> bytes:
+        """This CA's certificate, PEM (a ``trusted-ca`` file when this is the root)."""
+        return _cert_pem(self.cert)
+
+    def key_pem(self, password: bytes | None = None, format: KeyFormat = "pkcs8") -> bytes:
+        """This CA's private key, PEM (see :meth:`Issued.key_pem`)."""
+        return _key_pem(self.private_key, password, format)
+
+    def issue(
+        self,
+        names: str | Iterable[str],
+        *,
+        server_auth: bool = True,
+        client_auth: bool = True,
+        common_name: str | None = None,
+        cn_only: bool = False,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+        key_type: KeyType | str | None = None,
+        key: PrivateKey | None = None,
+    ) -> Issued:
+        """A leaf certificate signed by this CA.
+
+        Args:
+            names: DNS names and IP addresses (one string is one name); they go in the subjectAltName
+                extension, IP addresses as iPAddress entries.
+            server_auth: put serverAuth in extendedKeyUsage.
+            client_auth: put clientAuth in extendedKeyUsage. With both false there is no
+                extendedKeyUsage extension at all (any purpose).
+            common_name: the subject CN (default: the first name; a name longer than 64 characters
+                gives an empty subject and a critical SAN).
+            cn_only: no subjectAltName extension, only the subject CN (Genesys accepts such
+                certificates). ``names`` must then hold exactly one name.
+            not_before: start of validity (default: an hour ago).
+            not_after: end of validity (default: a year after the start).
+            key_type: the key to make (default: this CA's key type).
+            key: certify this existing key instead of making one (for instance an expired and a valid
+                certificate of the same host); ``key_type`` must then be ``None`` or match.
+
+        Raises:
+            ConfigurationError: a bad name, key type or validity window.
+        """
+        listed = _name_list(names)
+        alt_names = [_general_name(n) for n in listed]
+        if cn_only and len(listed) > 1:
+            raise ConfigurationError(
+                "a CN-only certificate carries a single name",
+                option="names",
+                value=", ".join(listed),
+                valid="one name",
+            )
+        if common_name is None and (cn_only or len(listed[0]) <= _MAX_CN):
+            common_name = listed[0]
+        subject = _subject(common_name)
+        leaf_key, kind = _key_for(key, key_type, self.key_type)
+        start, end = _window(not_before, not_after, _LEAF_LIFETIME)
+        public_key = leaf_key.public_key()
+        builder = (
+            _base_builder(subject, public_key, self, start=start, end=end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    # RSA key exchange (TLS 1.2 without ECDHE) encrypts to the key.
+                    key_encipherment=kind is not KeyType.EC,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+        )
+        usages = [
+            oid
+            for wanted, oid in (
+                (server_auth, ExtendedKeyUsageOID.SERVER_AUTH),
+                (client_auth, ExtendedKeyUsageOID.CLIENT_AUTH),
+            )
+            if wanted
+        ]
+        if usages:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        if not cn_only:
+            unique = list(dict.fromkeys(alt_names))
+            # RFC 5280 4.2.1.6: with an empty subject the SAN extension is critical.
+            builder = builder.add_extension(x509.SubjectAlternativeName(unique), critical=common_name is None)
+        cert = _sign_certificate(builder, self.private_key)
+        return Issued(cert, leaf_key, self.chain[:-1])
+
+    def issue_server(
+        self,
+        names: str | Iterable[str],
+        *,
+        common_name: str | None = None,
+        cn_only: bool = False,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+        key_type: KeyType | str | None = None,
+        key: PrivateKey | None = None,
+    ) -> Issued:
+        """A server certificate (extendedKeyUsage serverAuth) for ``names``; see :meth:`issue`."""
+        return self.issue(
+            names,
+            server_auth=True,
+            client_auth=False,
+            common_name=common_name,
+            cn_only=cn_only,
+            not_before=not_before,
+            not_after=not_after,
+            key_type=key_type,
+            key=key,
+        )
+
+    def issue_client(
+        self,
+        name: str,
+        *,
+        common_name: str | None = None,
+        cn_only: bool = False,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+        key_type: KeyType | str | None = None,
+        key: PrivateKey | None = None,
+    ) -> Issued:
+        """A client certificate (extendedKeyUsage clientAuth), CN and SAN ``name``; see :meth:`issue`."""
+        return self.issue(
+            name,
+            server_auth=False,
+            client_auth=True,
+            common_name=common_name,
+            cn_only=cn_only,
+            not_before=not_before,
+            not_after=not_after,
+            key_type=key_type,
+            key=key,
+        )
+
+    def revoke(
+        self, issued_or_serial: Issued | x509.Certificate | int, *, when: dt.datetime | None = None
+    ) -> int:
+        """Put a certificate on this CA's revocation list (the next :meth:`crl` lists it).
+
+        Args:
+            issued_or_serial: the certificate (it must be issued by this CA) or a bare serial number
+                (taken as is, whoever issued it).
+            when: the revocation time (default: now).
+
+        Returns:
+            the serial number revoked.
+
+        Raises:
+            ConfigurationError: the certificate was issued by another CA.
+        """
+        if isinstance(issued_or_serial, int):
+            serial = issued_or_serial
+        else:
+            cert = issued_or_serial.cert if isinstance(issued_or_serial, Issued) else issued_or_serial
+            if cert.issuer != self.cert.subject:
+                raise ConfigurationError(
+                    "the certificate was not issued by this CA",
+                    object=cert.subject.rfc4514_string(),
+                    value=cert.issuer.rfc4514_string(),
+                    valid=self.cert.subject.rfc4514_string(),
+                )
+            serial = cert.serial_number
+        self._revoked[serial] = _utc(when, _now())
+        return serial
+
+    def crl(
+        self,
+        *,
+        last_update: dt.datetime | None = None,
+        next_update: dt.datetime | None = None,
+        der: bool = False,
+    ) -> bytes:
+        """A CRL signed by this CA listing every revoked serial.
+
+        Pass times in the past for an expired CRL (``next_update`` before now) or in the future for one
+        not yet valid.
+
+        Args:
+            last_update: thisUpdate (default: an hour ago).
+            next_update: nextUpdate (default: 30 days after ``last_update``).
+            der: DER instead of PEM.
+
+        Raises:
+            ConfigurationError: ``next_update`` is not after ``last_update``.
+        """
+        this_update = _utc(last_update, _now() - _BACKDATE)
+        following = _utc(next_update, this_update + _CRL_LIFETIME)
+        if following <= this_update:
+            raise ConfigurationError(
+                "next_update must be later than last_update",
+                option="next_update",
+                value=following.isoformat(),
+                valid=f"a time after {this_update.isoformat()}",
+            )
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.cert.subject)
+            .last_update(this_update)
+            .next_update(following)
+            .add_extension(x509.CRLNumber(next(self._crl_numbers)), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.private_key.public_key()),
+                critical=False,
+            )
+        )
+        for serial, when in sorted(self._revoked.items()):
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+            )
+        crl = _sign_crl(builder, self.private_key)
+        return crl.public_bytes(serialization.Encoding.DER if der else serialization.Encoding.PEM)
+
+
+def _base_builder(
+    subject: x509.Name,
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+    issuer: CertificateAuthority | None,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> x509.CertificateBuilder:
+    """A certificate with subject, key, serial, validity and key identifiers; ``issuer`` None: self-signed."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject if issuer is None else issuer.cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.private_key.public_key()),
+            critical=False,
+        )
+    return builder
+
+
+def _ca_builder(
+    subject: x509.Name,
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+    issuer: CertificateAuthority | None,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    path_length: int | None,
+) -> x509.CertificateBuilder:
+    """:func:`_base_builder` plus the CA extensions (basicConstraints, keyCertSign and cRLSign)."""
+    return (
+        _base_builder(subject, public_key, issuer, start=start, end=end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
+
+
+# --- a whole test PKI on disk ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class CertificateFiles:
+    """A certificate file (leaf first, then intermediates) and its key file.
+
+    Attributes:
+        cert: the ``.pem`` file.
+        key: the ``.key`` file (mode 0o600).
+    """
+
+    cert: Path
+    key: Path
+
+
+@attrs.frozen
+class PKIFiles:
+    """What :func:`build_pki` wrote. Every path is ``directory`` joined with the layout below.
+
+    Attributes:
+        directory: the folder given to :func:`build_pki`.
+        environment: ``environment.yaml``, the Genesys environment using the host certificates.
+        names: the host names, in order (the first hosts the T-Server).
+        key_type: the key algorithm of every key.
+        ca: ``certs/ca.pem``, the root CA every good certificate chains to (the ``trusted-ca``).
+        other_ca: ``certs/other-ca.pem``, a second root that nothing trusts.
+        hosts: per host name, ``certs/<name>.pem`` / ``.key``: SAN DNS ``<name>`` and IP 127.0.0.1,
+            extendedKeyUsage serverAuth and clientAuth (one host certificate serves both roles).
+        expired: ``certs/expired.*``: like the first host's, validity ended yesterday.
+        not_yet_valid: ``certs/not-yet-valid.*``: like the first host's, valid from in 30 days.
+        wrong_name: ``certs/wrong-name.*``: SAN DNS ``wrong.invalid`` only.
+        wrong_issuer: ``certs/wrong-issuer.*``: like the first host's, signed by ``other-ca``.
+        revoked: ``certs/revoked.*``: like the first host's, listed in ``crl/current.pem``.
+        cn_only: ``certs/cn-only.*``: subject CN the first host name, no SAN extension.
+        crl_current: ``crl/current.pem``: the CA's CRL listing ``revoked``, valid for 30 days.
+        crl_expired: ``crl/expired.pem``: the CA's CRL whose nextUpdate was yesterday.
+        crl_wrong_ca: ``crl/wrong-ca.pem``: a CRL signed by ``other-ca`` (listing the serial of ``revoked``
+            too, so a checker that ignores who signed the CRL says "revoked" instead of "no CRL").
+    """
+
+    directory: Path
+    environment: Path
+    names: tuple[str, ...]
+    key_type: KeyType
+    ca: Path
+    other_ca: Path
+    hosts: Mapping[str, CertificateFiles]
+    expired: CertificateFiles
+    not_yet_valid: CertificateFiles
+    wrong_name: CertificateFiles
+    wrong_issuer: CertificateFiles
+    revoked: CertificateFiles
+    cn_only: CertificateFiles
+    crl_current: Path
+    crl_expired: Path
+    crl_wrong_ca: Path
+
+
+def _check_names(names: str | Iterable[str]) -> tuple[str, ...]:
+    """The host names for :func:`build_pki`: a comma-separated string or an iterable of names."""
+    listed = names.split(",") if isinstance(names, str) else list(names)
+    if not listed:
+        raise ConfigurationError("no host names given", option="names", value="", valid=_HOST_NAME_FORM)
+    seen: set[str] = set()
+    for name in listed:
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(
+                "a host name is empty",
+                option="names",
+                value=",".join(map(str, listed)),
+                valid=_HOST_NAME_FORM,
+            )
+        if not _HOST_NAME.match(name):
+            raise ConfigurationError(
+                "not a valid host name", option="names", value=name, valid=_HOST_NAME_FORM
+            )
+        if name.lower() in _RESERVED_STEMS:
+            raise ConfigurationError(
+                "this host name is the name of another file of the test PKI",
+                option="names",
+                value=name,
+                valid=f"{_HOST_NAME_FORM}; none of {', '.join(sorted(_RESERVED_STEMS))}",
+            )
+        if name.lower() in seen:
+            raise ConfigurationError(
+                "host name given twice (names are compared ignoring case)",
+                option="names",
+                value=name,
+                valid=_HOST_NAME_FORM,
+            )
+        seen.add(name.lower())
+    return tuple(listed)
+
+
+def _environment(names: Sequence[str], hosts: Mapping[str, tuple[str, str]], ca: str) -> dict[str, Any]:
+    """The environment of contract section 1 for the host certificates written by :func:`build_pki`."""
+    certificate, certificate_key, trusted_ca = (
+        option(n).name for n in ("certificate", "certificate-key", "trusted-ca")
+    )
+    tls, tls_mutual, target_name_check = (
+        option(n).name for n in ("tls", "tls-mutual", "tls-target-name-check")
+    )
+    server = "TServer"
+    applications: dict[str, Any] = {
+        server: {
+            "type": "T-Server",
+            "host": names[0],
+            "ports": {
+                "default": {"port": 7000},
+                "secure": {"port": 7001, "transport": format_transport({tls: "1"})},
+                "mutual": {"port": 7002, "transport": format_transport({tls: "1", tls_mutual: "1"})},
+            },
+        }
+    }
+    for name in names[1:]:
+        applications[f"Client_{name}"] = {
+            "type": "Third Party Application",
+            "host": name,
+            "connections": [
+                {
+                    "server": server,
+                    "port-id": port,
+                    "transport": format_transport({target_name_check: "host"}),
+                }
+                for port in ("secure", "mutual")
+            ],
+        }
+    return {
+        "hosts": {
+            name: {
+                "ip": _LOOPBACK,
+                "os": "unix",
+                "annex": {
+                    SECURITY_SECTION: {
+                        certificate: hosts[name][0],
+                        certificate_key: hosts[name][1],
+                        trusted_ca: ca,
+                    }
+                },
+            }
+            for name in names
+        },
+        "applications": applications,
+    }
+
+
+def build_pki(
+    directory: str | os.PathLike[str],
+    names: str | Iterable[str] = DEFAULT_NAMES,
+    *,
+    key_type: KeyType | str = KeyType.EC,
+) -> PKIFiles:
+    """Write a complete test PKI and a Genesys environment using it in ``directory``.
+
+    Layout (see :class:`PKIFiles` for what each file is)::
+
+        environment.yaml
+        certs/ca.pem  certs/other-ca.pem
+        certs/<name>.pem  certs/<name>.key              one per host name
+        certs/{expired,not-yet-valid,wrong-name,wrong-issuer,revoked,cn-only}.{pem,key}
+        crl/current.pem  crl/expired.pem  crl/wrong-ca.pem
+
+    The environment has one Host per name (``ip: 127.0.0.1``, ``os: unix``, Host Annex ``[security]``
+    ``certificate``, ``certificate-key``, ``trusted-ca`` relative to the environment file); application
+    ``TServer`` (T-Server) on the first host with ports ``default`` 7000, ``secure`` 7001 (``tls=1``) and
+    ``mutual`` 7002 (``tls=1;tls-mutual=1``); and for each other name an application ``Client_<name>``
+    connecting to ``secure`` and ``mutual`` with ``tls-target-name-check=host``.
+
+    Keys: each CA and each host has its own key; the broken variants of the first host's certificate
+    (expired, not yet valid, wrong name, wrong issuer, revoked, CN-only) certify the first host's key again,
+    as a renewed certificate would. With RSA that is 2 + len(names) key generations instead of 8 + len(names).
+
+    Existing files are replaced; use :func:`pki_init` to refuse a folder that already holds an environment.
+
+    Args:
+        directory: the folder (created when missing).
+        names: host names, a comma-separated string or an iterable; the first hosts the T-Server.
+        key_type: the key algorithm of every key.
+
+    Returns:
+        the paths written.
+
+    Raises:
+        ConfigurationError: bad names or key type.
+        OSError: a file could not be written.
+    """
+    hosts_names = _check_names(names)
+    kind = KeyType.parse(key_type)
+    root = Path(directory)
+    certs, crls = root / "certs", root / "crl"
+    now = _now()
+    # The roots' validity encloses every test window below, so only the leaf is ever out of date.
+    ca_start, ca_end = now - dt.timedelta(days=365), now + _CA_LIFETIME
+    ca = CertificateAuthority.create("Test CA", key_type=kind, not_before=ca_start, not_after=ca_end)
+    other = CertificateAuthority.create("Other Test CA", key_type=kind, not_before=ca_start, not_after=ca_end)
+
+    def write(issued: Issued, stem: str) -> CertificateFiles:
+        return CertificateFiles(*issued.write(certs, stem))
+
+    hosts: dict[str, CertificateFiles] = {}
+    first_key: PrivateKey | None = None
+    for name in hosts_names:
+        issued = ca.issue([name, _LOOPBACK], server_auth=True, client_auth=True)
+        if first_key is None:
+            first_key = issued.private_key
+        hosts[name] = write(issued, name)
+    first = [hosts_names[0], _LOOPBACK]
+    month, day = dt.timedelta(days=30), dt.timedelta(days=1)
+    expired = ca.issue(first, key=first_key, not_before=now - month, not_after=now - day)
+    not_yet_valid = ca.issue(first, key=first_key, not_before=now + month, not_after=now + 2 * month)
+    wrong_name = ca.issue(["wrong.invalid"], key=first_key)
+    wrong_issuer = other.issue(first, key=first_key)
+    revoked = ca.issue(first, key=first_key)
+    cn_only = ca.issue(hosts_names[0], key=first_key, cn_only=True)
+    serial = ca.revoke(revoked, when=now - _BACKDATE)
+    other.revoke(serial, when=now - _BACKDATE)
+
+    ca_path, other_path = certs / "ca.pem", certs / "other-ca.pem"
+    _write_file(ca_path, ca.cert_pem(), 0o644)
+    _write_file(other_path, other.cert_pem(), 0o644)
+    crl_paths = crls / "current.pem", crls / "expired.pem", crls / "wrong-ca.pem"
+    crl_bytes = (
+        ca.crl(),
+        ca.crl(last_update=now - 2 * month, next_update=now - day),
+        other.crl(),
+    )
+    for path, data in zip(crl_paths, crl_bytes, strict=True):
+        _write_file(path, data, 0o644)
+
+    def relative(path: Path) -> str:
+        return path.relative_to(root).as_posix()
+
+    environment = _environment(
+        hosts_names,
+        {name: (relative(f.cert), relative(f.key)) for name, f in hosts.items()},
+        relative(ca_path),
+    )
+    env_path = root / _ENVIRONMENT_FILE
+    text = "# A test environment written by genesys_tls.pki.build_pki; certificates are for tests only.\n"
+    text += yaml.safe_dump(environment, sort_keys=False, default_flow_style=False)
+    _write_file(env_path, text.encode("utf-8"), 0o644)
+
+    return PKIFiles(
+        directory=root,
+        environment=env_path,
+        names=hosts_names,
+        key_type=kind,
+        ca=ca_path,
+        other_ca=other_path,
+        hosts=hosts,
+        expired=write(expired, "expired"),
+        not_yet_valid=write(not_yet_valid, "not-yet-valid"),
+        wrong_name=write(wrong_name, "wrong-name"),
+        wrong_issuer=write(wrong_issuer, "wrong-issuer"),
+        revoked=write(revoked, "revoked"),
+        cn_only=write(cn_only, "cn-only"),
+        crl_current=crl_paths[0],
+        crl_expired=crl_paths[1],
+        crl_wrong_ca=crl_paths[2],
+    )
+
+
+def pki_init(
+    directory: str | os.PathLike[str],
+    names: str | Iterable[str] | None = None,
+    key_type: KeyType | str = KeyType.EC,
+) -> PKIFiles:
+    """What ``genesys-tls pki init DIR [--names N1,N2,...] [--key-type ec|rsa]`` does: :func:`build_pki`,
+    refusing a folder that already holds an environment.
+
+    Args:
+        directory: the folder (created when missing).
+        names: host names, a comma-separated string or an iterable (default :data:`DEFAULT_NAMES`).
+        key_type: ``ec``, ``rsa`` or ``rsa3072``.
+
+    Raises:
+        ConfigurationError: ``directory`` already holds an ``environment.yaml`` or is not a folder; a host
+            name is empty, malformed or repeated; an unknown key type; the files could not be written.
+    """
+    root = Path(directory)
+    hosts_names = _check_names(DEFAULT_NAMES if names is None else names)
+    kind = KeyType.parse(key_type)
+    if root.exists() and not root.is_dir():
+        raise ConfigurationError(
+            f"{root} exists and is not a directory", file=str(root), valid="a new or empty directory"
+        )
+    if (root / _ENVIRONMENT_FILE).exists():
+        raise ConfigurationError(
+            f"{root} already holds an {_ENVIRONMENT_FILE}; pki init does not overwrite it",
+            file=str(root / _ENVIRONMENT_FILE),
+            valid="a new or empty directory",
+        )
+    try:
+        return build_pki(root, hosts_names, key_type=kind)
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot write the test PKI in {root}: {error.strerror or error}",
+            file=str(error.filename or root),
+        ) from error
