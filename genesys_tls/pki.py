@@ -2,7 +2,7 @@
 
 For test harnesses, not for production: keys are made in memory, certificates are short and plain (subject
 CN only, SHA-256 signatures), and everything is fast enough for a pytest fixture (an EC :func:`build_pki`
-takes a few milliseconds). No OpenSSL command line is involved.
+takes about 15 ms, see ``docs/pki.md``). No OpenSSL command line is involved.
 
 Two levels:
 
@@ -32,7 +32,6 @@ import ipaddress
 import itertools
 import os
 import re
-import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
@@ -79,7 +78,7 @@ _CRL_LIFETIME = dt.timedelta(days=30)
 _MAX_CN = 64  # RFC 5280 upper bound of commonName
 
 _DNS_NAME = re.compile(r"^[A-Za-z0-9*_.-]+$")
-_DNS_NAME_FORM = "a DNS name (letters, digits, '-', '_', '.', a leading '*.' wildcard) or an IP address"
+_DNS_NAME_FORM = "a DNS name (ASCII letters, digits, '-', '_', '.' and '*' wildcards) or an IP address"
 _HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$")
 _HOST_NAME_FORM = (
     "a comma-separated list of distinct host names, each of letters, digits, '.', '-' and '_', starting "
@@ -112,7 +111,7 @@ class KeyType(enum.StrEnum):
             return cls(value)
         except ValueError:
             raise ConfigurationError(
-                "unknown key type", option="key-type", value=str(value), valid=tuple(cls)
+                "unknown key type", option="key-type", value=str(value), valid=tuple(k.value for k in cls)
             ) from None
 
     @classmethod
@@ -128,7 +127,7 @@ class KeyType(enum.StrEnum):
             return cls.RSA if key.key_size == 2048 else cls.RSA3072
         raise ConfigurationError(
             "unsupported private key (the test PKI makes EC P-256 and RSA 2048/3072 keys)",
-            valid=tuple(cls),
+            valid=tuple(k.value for k in cls),
         )
 
 
@@ -139,9 +138,7 @@ def _new_key(key_type: KeyType) -> PrivateKey:
     """Generate a fresh private key of ``key_type``."""
     if key_type is KeyType.EC:
         return ec.generate_private_key(ec.SECP256R1())
-    return rsa.generate_private_key(
-        public_exponent=65537, key_size=3072 if key_type is KeyType.RSA3072 else 2048
-    )
+    return rsa.generate_private_key(public_exponent=65537, key_size=3072 if key_type is KeyType.RSA3072 else 2048)
 
 
 def _sign_certificate(builder: x509.CertificateBuilder, key: PrivateKey) -> x509.Certificate:
@@ -149,9 +146,7 @@ def _sign_certificate(builder: x509.CertificateBuilder, key: PrivateKey) -> x509
     return builder.sign(key, hashes.SHA256())
 
 
-def _sign_crl(
-    builder: x509.CertificateRevocationListBuilder, key: PrivateKey
-) -> x509.CertificateRevocationList:
+def _sign_crl(builder: x509.CertificateRevocationListBuilder, key: PrivateKey) -> x509.CertificateRevocationList:
     """Sign a CRL with SHA-256."""
     return builder.sign(key, hashes.SHA256())
 
@@ -204,9 +199,7 @@ def _subject(common_name: str | None) -> x509.Name:
 def _general_name(name: str) -> x509.GeneralName:
     """A SAN entry: ``IPAddress`` when ``name`` parses as an IP address, ``DNSName`` otherwise."""
     if not isinstance(name, str):  # ipaddress would read an int as an address
-        raise ConfigurationError(
-            "a name must be a string", option="names", value=repr(name), valid=_DNS_NAME_FORM
-        )
+        raise ConfigurationError("a name must be a string", option="names", value=repr(name), valid=_DNS_NAME_FORM)
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
@@ -221,15 +214,11 @@ def _general_name(name: str) -> x509.GeneralName:
 def _name_list(names: str | Iterable[str]) -> list[str]:
     listed = [names] if isinstance(names, str) else list(names)
     if not listed:
-        raise ConfigurationError(
-            "a certificate needs at least one name", option="names", valid=_DNS_NAME_FORM
-        )
+        raise ConfigurationError("a certificate needs at least one name", option="names", valid=_DNS_NAME_FORM)
     return listed
 
 
-def _key_for(
-    key: PrivateKey | None, key_type: KeyType | str | None, default: KeyType
-) -> tuple[PrivateKey, KeyType]:
+def _key_for(key: PrivateKey | None, key_type: KeyType | str | None, default: KeyType) -> tuple[PrivateKey, KeyType]:
     """The key to certify: ``key`` when given (reused), else a new one of ``key_type`` or ``default``."""
     if key is not None:
         actual = KeyType.of(key)
@@ -270,23 +259,21 @@ def _cert_pem(cert: x509.Certificate) -> bytes:
 
 
 def _write_file(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` to ``path`` atomically, the file created with permission bits ``mode``.
+    """Write ``data`` to a new file ``path`` created with permission bits ``mode`` (less the umask).
 
-    The bytes go to a new temporary file opened with ``O_EXCL`` and ``mode`` in the same folder, then replace
-    ``path``: a key is never readable by others, not even for a moment, and an older file with looser
-    permissions is replaced rather than reused. Missing folders are created.
+    An existing file is removed first and the new one is opened with ``O_EXCL``: the bytes never land in an
+    older file with looser permissions, nor through a symbolic link, and a key is never readable by others,
+    not even for a moment. Missing folders are created.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(temporary, flags, mode)
+    path.unlink(missing_ok=True)
     try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        fd = os.open(path, flags, mode)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, flags, mode)
+    with os.fdopen(fd, "wb") as stream:
+        stream.write(data)
 
 
 def _check_stem(stem: str) -> None:
@@ -610,9 +597,7 @@ class CertificateAuthority:
             key=key,
         )
 
-    def revoke(
-        self, issued_or_serial: Issued | x509.Certificate | int, *, when: dt.datetime | None = None
-    ) -> int:
+    def revoke(self, issued_or_serial: Issued | x509.Certificate | int, *, when: dt.datetime | None = None) -> int:
         """Put a certificate on this CA's revocation list (the next :meth:`crl` lists it).
 
         Args:
@@ -779,10 +764,12 @@ class PKIFiles:
         not_yet_valid: ``certs/not-yet-valid.*``: like the first host's, valid from in 30 days.
         wrong_name: ``certs/wrong-name.*``: SAN DNS ``wrong.invalid`` only.
         wrong_issuer: ``certs/wrong-issuer.*``: like the first host's, signed by ``other-ca``.
-        revoked: ``certs/revoked.*``: like the first host's, listed in ``crl/current.pem``.
+        revoked: ``certs/revoked.*``: like the first host's (valid from 90 days ago), revoked 61 days ago,
+            listed in ``crl/current.pem``.
         cn_only: ``certs/cn-only.*``: subject CN the first host name, no SAN extension.
         crl_current: ``crl/current.pem``: the CA's CRL listing ``revoked``, valid for 30 days.
-        crl_expired: ``crl/expired.pem``: the CA's CRL whose nextUpdate was yesterday.
+        crl_expired: ``crl/expired.pem``: the CA's CRL of 60 days ago (listing ``revoked``) whose nextUpdate
+            was yesterday.
         crl_wrong_ca: ``crl/wrong-ca.pem``: a CRL signed by ``other-ca`` (listing the serial of ``revoked``
             too, so a checker that ignores who signed the CRL says "revoked" instead of "no CRL").
     """
@@ -820,9 +807,7 @@ def _check_names(names: str | Iterable[str]) -> tuple[str, ...]:
                 valid=_HOST_NAME_FORM,
             )
         if not _HOST_NAME.match(name):
-            raise ConfigurationError(
-                "not a valid host name", option="names", value=name, valid=_HOST_NAME_FORM
-            )
+            raise ConfigurationError("not a valid host name", option="names", value=name, valid=_HOST_NAME_FORM)
         if name.lower() in _RESERVED_STEMS:
             raise ConfigurationError(
                 "this host name is the name of another file of the test PKI",
@@ -846,9 +831,7 @@ def _environment(names: Sequence[str], hosts: Mapping[str, tuple[str, str]], ca:
     certificate, certificate_key, trusted_ca = (
         option(n).name for n in ("certificate", "certificate-key", "trusted-ca")
     )
-    tls, tls_mutual, target_name_check = (
-        option(n).name for n in ("tls", "tls-mutual", "tls-target-name-check")
-    )
+    tls, tls_mutual, target_name_check = (option(n).name for n in ("tls", "tls-mutual", "tls-target-name-check"))
     server = "TServer"
     applications: dict[str, Any] = {
         server: {
@@ -959,10 +942,11 @@ def build_pki(
     not_yet_valid = ca.issue(first, key=first_key, not_before=now + month, not_after=now + 2 * month)
     wrong_name = ca.issue(["wrong.invalid"], key=first_key)
     wrong_issuer = other.issue(first, key=first_key)
-    revoked = ca.issue(first, key=first_key)
+    # Issued 90 days ago and revoked 61 days ago: before the thisUpdate of both CRLs that list it.
+    revoked = ca.issue(first, key=first_key, not_before=now - 3 * month)
     cn_only = ca.issue(hosts_names[0], key=first_key, cn_only=True)
-    serial = ca.revoke(revoked, when=now - _BACKDATE)
-    other.revoke(serial, when=now - _BACKDATE)
+    serial = ca.revoke(revoked, when=now - 2 * month - day)
+    other.revoke(serial, when=now - 2 * month - day)
 
     ca_path, other_path = certs / "ca.pem", certs / "other-ca.pem"
     _write_file(ca_path, ca.cert_pem(), 0o644)

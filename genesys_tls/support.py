@@ -172,9 +172,7 @@ class SupportEntry:
         if _endpoint_matches(self.from_, client) and _endpoint_matches(self.to, server):
             return True
         return (
-            self.direction == "either"
-            and _endpoint_matches(self.from_, server)
-            and _endpoint_matches(self.to, client)
+            self.direction == "either" and _endpoint_matches(self.from_, server) and _endpoint_matches(self.to, client)
         )
 
     def describe(self) -> tuple[str, ...]:
@@ -285,9 +283,15 @@ def _fail(
         file=file,
         object=where,
         option=option,
-        value=None if value is None else repr(value),
+        value=None if value is None else _shown(value),
         valid=valid if isinstance(valid, str) or valid is None else tuple(valid),
     )
+
+
+def _shown(value: Any) -> str:
+    """A bad value as text for the message: strings as they are, the rest as JSON, cut at 80 characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class _Reader:
@@ -486,9 +490,7 @@ def parse_support(raw: Any, *, file: str = DATA_FILE) -> SupportData:
         ),
     )
     if top.raw.get("format") != FORMAT:
-        raise _fail(
-            "unsupported format", "document", "format", top.raw.get("format"), (str(FORMAT),), file=file
-        )
+        raise _fail("unsupported format", "document", "format", top.raw.get("format"), (str(FORMAT),), file=file)
     document = _text_map(top.mapping("document"), "document", file)
     wildcards = top.mapping("wildcards")
     if set(wildcards) != set(_WILDCARDS):
@@ -620,9 +622,7 @@ def support_for(client_type: str, server_type: str) -> SupportVerdict:
             server_type=server_type,
             client_component=client_id,
             server_component=server_id,
-            notes=(
-                f"the Supporting Components list names no TLS support from {client.name} to {server.name}",
-            ),
+            notes=(f"the Supporting Components list names no TLS support from {client.name} to {server.name}",),
         )
     pool = [m for m in matches if m.kind != CONDITIONAL] or matches
     best = min(m.rank for m in pool)

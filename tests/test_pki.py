@@ -118,9 +118,7 @@ class Outcome:
         return self.client is None and self.server is None
 
 
-def handshake(
-    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, server_hostname: str = "tsrv-host"
-) -> Outcome:
+def handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, server_hostname: str = "tsrv-host") -> Outcome:
     """A real TLS handshake on 127.0.0.1: the server in a thread, the client here; then one message."""
     listener = socket.create_server((LOOPBACK, 0))
     listener.settimeout(10)
@@ -174,9 +172,7 @@ def server_context(files: CertificateFiles, *, trust: Path | None = None) -> ssl
     return ctx
 
 
-def client_context(
-    trust: Path, *, files: CertificateFiles | None = None, crl: Path | None = None
-) -> ssl.SSLContext:
+def client_context(trust: Path, *, files: CertificateFiles | None = None, crl: Path | None = None) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(trust))
     if files is not None:
         ctx.load_cert_chain(files.cert, files.key)
@@ -201,9 +197,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
 
 @pytest.fixture(scope="module")
 def rsa_pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
-    return build_pki(
-        tmp_path_factory.mktemp("pki-rsa"), ("tsrv-host", "client-host", "agent-host"), key_type="rsa"
-    )
+    return build_pki(tmp_path_factory.mktemp("pki-rsa"), ("tsrv-host", "client-host", "agent-host"), key_type="rsa")
 
 
 @pytest.fixture
@@ -249,9 +243,7 @@ def test_layout(pki: PKIFiles) -> None:
     assert written == expected  # no temporary files left behind
     assert pki.names == ("tsrv-host", "client-host")
     assert pki.key_type is KeyType.EC
-    assert pki.hosts["tsrv-host"] == CertificateFiles(
-        root / "certs/tsrv-host.pem", root / "certs/tsrv-host.key"
-    )
+    assert pki.hosts["tsrv-host"] == CertificateFiles(root / "certs/tsrv-host.pem", root / "certs/tsrv-host.key")
     assert pki.crl_expired == root / "crl/expired.pem"
     for path in root.rglob("*.key"):
         if POSIX:
@@ -333,7 +325,10 @@ def test_crls(pki: PKIFiles) -> None:
     expired = load_crl(pki.crl_expired)
     assert expired.is_signature_valid(public_key(ca))
     assert expired.next_update_utc is not None and expired.next_update_utc < now()
-    assert expired.get_revoked_certificate_by_serial_number(revoked.serial_number) is not None
+    entry = expired.get_revoked_certificate_by_serial_number(revoked.serial_number)
+    # Consistent dates: issued, then revoked, then listed.
+    assert entry is not None
+    assert revoked.not_valid_before_utc < entry.revocation_date_utc < expired.last_update_utc
 
     wrong = load_crl(pki.crl_wrong_ca)
     assert wrong.issuer == other.subject
@@ -478,8 +473,7 @@ def test_issue_server_names() -> None:
     assert common_name(client.cert) == "agent-host" and sans(client.cert) == ["DNS:agent-host"]
     assert eku(client.cert) == {ExtendedKeyUsageOID.CLIENT_AUTH}
     assert not any(
-        isinstance(e.value, x509.SubjectAlternativeName)
-        for e in ca.issue_client("x", cn_only=True).cert.extensions
+        isinstance(e.value, x509.SubjectAlternativeName) for e in ca.issue_client("x", cn_only=True).cert.extensions
     )
     anything = ca.issue("any.test", server_auth=False, client_auth=False)
     with pytest.raises(x509.ExtensionNotFound):
@@ -674,7 +668,7 @@ def test_pki_init_refuses_bad_names(tmp_path: Path, names: str | list[str], mess
 def test_pki_init_other_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="key type") as info:
         pki_init(tmp_path / "x", None, "dsa")
-    assert "'rsa'" in str(info.value)
+    assert "'rsa'" in str(info.value) and "KeyType" not in str(info.value)
     a_file = tmp_path / "file"
     a_file.write_text("")
     with pytest.raises(ConfigurationError, match="not a directory"):
@@ -736,9 +730,7 @@ def test_handshake_simple_and_mutual_with_failing_twins(pki: PKIFiles) -> None:
         ("cn_only", "other-host", None, HOSTNAME_MISMATCH),
     ],
 )
-def test_handshake_cases(
-    pki: PKIFiles, variant: str, hostname: str, crl: str | None, code: int | None
-) -> None:
+def test_handshake_cases(pki: PKIFiles, variant: str, hostname: str, crl: str | None, code: int | None) -> None:
     files = pki.hosts["tsrv-host"] if variant == "host" else getattr(pki, variant)
     crl_path = getattr(pki, crl) if crl else None
     outcome = handshake(server_context(files), client_context(pki.ca, crl=crl_path), hostname)
@@ -781,9 +773,7 @@ def test_handshake_through_intermediate(tmp_path: Path) -> None:
 
 
 def openssl(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["openssl", *map(str, args)], capture_output=True, text=True, timeout=30, check=False
-    )
+    return subprocess.run(["openssl", *map(str, args)], capture_output=True, text=True, timeout=30, check=False)
 
 
 @pytest.mark.interop
@@ -798,14 +788,10 @@ def test_openssl_verify(pki: PKIFiles) -> None:
         "verify", "-crl_check", "-CRLfile", pki.crl_current, "-CAfile", pki.ca, pki.hosts["tsrv-host"].cert
     )
     assert checked.returncode == 0, checked.stderr
-    revoked = openssl(
-        "verify", "-crl_check", "-CRLfile", pki.crl_current, "-CAfile", pki.ca, pki.revoked.cert
-    )
+    revoked = openssl("verify", "-crl_check", "-CRLfile", pki.crl_current, "-CAfile", pki.ca, pki.revoked.cert)
     assert revoked.returncode != 0
     assert "certificate revoked" in revoked.stdout + revoked.stderr
-    stale = openssl(
-        "verify", "-crl_check", "-CRLfile", pki.crl_expired, "-CAfile", pki.ca, pki.hosts["tsrv-host"].cert
-    )
+    stale = openssl("verify", "-crl_check", "-CRLfile", pki.crl_expired, "-CAfile", pki.ca, pki.hosts["tsrv-host"].cert)
     assert stale.returncode != 0 and "CRL has expired" in stale.stdout + stale.stderr
     for files, error in (
         (pki.expired, "certificate has expired"),
