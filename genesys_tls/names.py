@@ -148,17 +148,25 @@ def explain_target_name(cert: x509.Certificate, name: str) -> NameMatch:
 
 def _target(name: str) -> tuple[str | bytes | None, str]:
     """The name as :mod:`ssl` checks it: IP address bytes, or the ASCII DNS name; else None and why."""
+    # ssl refuses each of these before connecting (the idna codec, then _ssl's own checks).
+    if not name:
+        return None, "it is empty"
     if "\x00" in name:
         return None, "it contains a NUL character"
+    if name.startswith("."):
+        return None, "it starts with a dot"
+    labels = name.split(".")
+    if any(not label for label in labels[:-1]):
+        return None, "it has an empty label"
+    if any(len(label) > 63 for label in labels):
+        return None, "it has a label longer than 63 characters"
     try:
         # What ssl.SSLContext._encode_hostname does to server_hostname.
         encoded = name.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        return None, f"it is not a valid host name for IDNA ({exc})"
-    if not encoded:
-        return None, "it is empty"
-    if encoded.startswith("."):
-        return None, "it starts with a dot"
+        return None, f"it is not a valid IDNA host name ({exc.__cause__ or exc})"
+    if not encoded or encoded.startswith("."):
+        return None, "it is empty or starts with a dot once IDNA-encoded"
     address = _openssl_ip(encoded)
     if address is not None:
         return address, ""
