@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import reprlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,15 @@ class _TextLoader(yaml.SafeLoader):
 
 
 def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(node.value)
+    # construct_scalar refuses a non-scalar node (``!!int [a]``) with a ConstructorError.
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
 
 
 def _mapping(loader: _TextLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    if not isinstance(node, yaml.MappingNode):  # ``!!map [a, b]``
+        raise yaml.constructor.ConstructorError(
+            None, None, f"expected a mapping, but found {node.id}", node.start_mark
+        )
     seen: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
@@ -171,7 +177,13 @@ class _Ctx:
 
 
 def _show(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, default=str)
+        except (ValueError, TypeError, RecursionError):  # circular, deep, or keys JSON cannot write
+            text = reprlib.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -252,8 +264,12 @@ def _transport_text(ctx: _Ctx, value: Any, obj: str, level: str) -> str:
 def _port_number(ctx: _Ctx, value: Any, obj: str) -> int | None:
     if value is None:
         return None
-    text = str(value)
-    if isinstance(value, bool) or not text.isdigit() or not 0 < int(text) < 65536:
+    text = str(value) if isinstance(value, int | str) else ""
+    if (
+        isinstance(value, bool)
+        or not (text.isascii() and text.isdigit() and len(text) <= 5)  # not "²", "٣", or 5,000 digits
+        or not 0 < int(text) < 65536
+    ):
         raise ctx.error("port must be a TCP port number", object=obj, option="port", value=value,
                         valid="an integer from 1 to 65535")
     return int(text)
@@ -341,11 +357,15 @@ def loads(
             data = json.loads(text, object_pairs_hook=_json_pairs)
         except ValueError as exc:
             raise ConfigurationError(f"invalid JSON: {exc}", file=file) from None
+        except RecursionError:
+            raise ConfigurationError("invalid JSON: nested too deeply", file=file) from None
     elif format == "yaml":
         try:
             data = yaml.load(text, Loader=_TextLoader)  # noqa: S506 - _TextLoader is a SafeLoader
         except yaml.YAMLError as exc:
             raise ConfigurationError(f"invalid YAML: {' '.join(str(exc).split())}", file=file) from None
+        except RecursionError:
+            raise ConfigurationError("invalid YAML: nested too deeply", file=file) from None
     else:
         raise ConfigurationError("unknown environment format", file=file, value=format, valid=("yaml", "json"))
     return environment_from_data(data, source=source, base_dir=base_dir)
@@ -480,7 +500,10 @@ class _QuotingDumper(yaml.SafeDumper):
 
 
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'" if _ambiguous(value) else None)
+    # Non-printable text (line breaks, NEL, ...) goes double-quoted, where every character is escaped:
+    # PyYAML writes NEL raw inside single quotes, and reads it back as a space.
+    style = '"' if not value.isprintable() else "'" if _ambiguous(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 def _ambiguous(value: str) -> bool:

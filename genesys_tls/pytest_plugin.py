@@ -1,1 +1,88 @@
-"""pytest plugin (placeholder until the harness lands)."""
+"""pytest fixtures for tests of Genesys TLS configuration, registered through the ``pytest11`` entry point
+(installing genesys-tls is enough; ``-p no:genesys_tls`` turns them off).
+
+* ``genesys_pki`` (session): a test PKI and environment written by :func:`genesys_tls.pki.build_pki` in a
+  temporary folder (:class:`~genesys_tls.pki.PKIFiles`).
+* ``genesys_env`` (session): that environment, loaded (:class:`~genesys_tls.model.Environment`): Hosts
+  ``tsrv-host`` and ``client-host``, application ``TServer`` with ports ``default`` (plain), ``secure``
+  (``tls=1``) and ``mutual`` (``tls=1;tls-mutual=1``), and ``Client_client-host`` with connections to
+  ``secure`` and ``mutual`` checking the host name.
+* ``genesys_server`` (factory): ``genesys_server("TServer", "secure")`` starts a
+  :class:`~genesys_tls.harness.SimulatedServer` on an ephemeral loopback port and stops it at teardown.
+* ``genesys_client`` (factory): ``genesys_client("Client_client-host", server)`` dials once with the
+  connection's settings and returns the :class:`~genesys_tls.connect.HandshakeResult`.
+
+Both factories take ``env=`` to use another environment, and pass other keywords to the harness. See
+``docs/testing.md`` for a complete example. This module imports only pytest; the harness, the PKI and the
+ssl machinery load when a fixture is first used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .connect import HandshakeResult
+    from .harness import SimulatedServer
+    from .model import Environment
+    from .pki import PKIFiles
+
+__all__ = ["genesys_client", "genesys_env", "genesys_pki", "genesys_server"]
+
+
+@pytest.fixture(scope="session")
+def genesys_pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
+    """A test PKI and its ``environment.yaml`` (EC keys), made once per test session."""
+    from .pki import build_pki
+
+    return build_pki(tmp_path_factory.mktemp("genesys-pki"))
+
+
+@pytest.fixture(scope="session")
+def genesys_env(genesys_pki: PKIFiles) -> Environment:
+    """The environment of :func:`genesys_pki`, loaded."""
+    from .loaders import load
+
+    return load(genesys_pki.environment)
+
+
+@pytest.fixture
+def genesys_server(genesys_env: Environment) -> Iterator[Callable[..., SimulatedServer]]:
+    """Factory: ``genesys_server(app, port_id="default", *, env=None, **kwargs)`` -> a started
+    :class:`~genesys_tls.harness.SimulatedServer` on an ephemeral port (``port=0`` unless given); every
+    server it started is stopped at teardown."""
+    from .harness import SimulatedServer
+
+    started: list[SimulatedServer] = []
+
+    def factory(app: str, port_id: str = "default", *, env: Environment | None = None,
+                **kwargs: Any) -> SimulatedServer:
+        kwargs.setdefault("port", 0)
+        server = SimulatedServer(env if env is not None else genesys_env, app, port_id, **kwargs)
+        server.start()
+        started.append(server)
+        return server
+
+    try:
+        yield factory
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+@pytest.fixture
+def genesys_client(genesys_env: Environment) -> Callable[..., HandshakeResult]:
+    """Factory: ``genesys_client(app, server, port_id=None, *, env=None, address=None, **kwargs)`` -> the
+    :class:`~genesys_tls.connect.HandshakeResult` of one dial (:func:`~genesys_tls.harness.run_client`).
+    ``server`` is a server application name or a running :class:`~genesys_tls.harness.SimulatedServer`
+    (then its port and address are used)."""
+    from .harness import run_client
+
+    def factory(app: str, server: str | SimulatedServer, port_id: str | None = None, *,
+                env: Environment | None = None, **kwargs: Any) -> HandshakeResult:
+        return run_client(env if env is not None else genesys_env, app, server, port_id, **kwargs)
+
+    return factory

@@ -518,11 +518,16 @@ def resolve_client(
     r = _Resolver(env, client, layers, legacy_protocols=legacy_protocols)
     notes: list[str] = []
 
-    # The target port's own effective settings, for tls-mutual / upgrade (and tls=1 on the port).
-    server_side: ResolvedSecurity | None = None
+    # The target port's effective server-side options (tls-mutual, upgrade), looked up over the server's
+    # layers. Only those: the client reads nothing else of the server's, so the server's other values
+    # (its certificate...) are neither read nor validated here.
+    server_r: _Resolver | None = None
     if target_port is not None:
-        server_side = resolve_server(
-            env, server_app.name, target_port_id, reading=reading, legacy_protocols=legacy_protocols
+        server_r = _Resolver(
+            env,
+            server_app,
+            _layers(env, server_app, (Source.PORT, server_app.name, target_port.transport)),
+            legacy_protocols=legacy_protocols,
         )
 
     options = r.group()
@@ -533,10 +538,10 @@ def resolve_client(
             options[name] = _client_tls(r, conn, server_app, target_port_id, reading, layers, notes)
         elif opt.side is Side.SERVER:
             own = tuple(r.found(name))
-            if server_side is None:
+            if server_r is None:
                 options[name] = r.default(name, own)
             else:
-                theirs = server_side[name]
+                theirs = server_r.generic(name)
                 options[name] = ResolvedOption(
                     name,
                     theirs.value,
@@ -602,6 +607,8 @@ def _client_tls(
     target_value: str | None = None
     if port_for_check is not None and port_for_check in server_app.ports:
         target_value = server_app.ports[port_for_check].transport.get("tls")
+        if target_value is not None:  # read by the client: validated like its own values
+            r.check("tls", target_value, Source.PORT, server_app.name)
         target_secure = target_value is not None and parse_boolean(target_value) is True
     elif (
         port_for_check is None

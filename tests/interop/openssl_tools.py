@@ -123,6 +123,8 @@ class LeafFiles:
     key: Path
     chain: Path
     serial: str
+    #: the CA certificates below the root (PEM), None when the root issued the leaf
+    intermediates: Path | None = None
 
 
 @dataclass
@@ -184,7 +186,7 @@ class OpenSSLCA:
         return out
 
     def issue(self, stem: str, cn: str, *, sans: Sequence[str] = (), client: bool = False,
-              openssl: str, out_dir: Path) -> LeafFiles:
+              openssl: str, out_dir: Path, startdate: str | None = None, enddate: str | None = None) -> LeafFiles:
         """A leaf from ``openssl req -new`` + ``openssl ca``; ``sans`` like ``DNS:x`` / ``IP:127.0.0.1``."""
         out_dir.mkdir(parents=True, exist_ok=True)
         key, csr, cert = out_dir / f"{stem}.key", out_dir / f"{stem}.csr", out_dir / f"{stem}.pem"
@@ -195,12 +197,17 @@ class OpenSSLCA:
         ))
         run([openssl, "req", "-config", str(self.config), "-new", "-newkey", "ec", "-pkeyopt",
              "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={cn}"])
+        dates = [*(["-startdate", startdate] if startdate else []), *(["-enddate", enddate] if enddate else [])]
         run([openssl, "ca", "-batch", "-config", str(self.config), "-extfile", str(ext), "-extensions", "leaf",
-             "-notext", "-in", str(csr), "-out", str(cert)])
+             "-notext", *dates, "-in", str(csr), "-out", str(cert)])
         chain = out_dir / f"{stem}-chain.pem"
         chain.write_text("".join(p.read_text() for p in [cert, *self.chain_below_root()]))
+        intermediates = None
+        if self.chain_below_root():
+            intermediates = out_dir / f"{stem}-cas.pem"
+            intermediates.write_text("".join(p.read_text() for p in self.chain_below_root()))
         serial = run([openssl, "x509", "-in", str(cert), "-noout", "-serial"]).stdout.strip().partition("=")[2]
-        leaf = LeafFiles(cert=cert, key=key, chain=chain, serial=serial)
+        leaf = LeafFiles(cert=cert, key=key, chain=chain, serial=serial, intermediates=intermediates)
         self.issued[stem] = leaf
         return leaf
 
@@ -245,12 +252,13 @@ class InteropPKI:
     revoked_client: LeafFiles  # CN revoked-client, clientAuth, revoked
     chained_server: LeafFiles  # CN tsrv-host from the issuing (intermediate) CA; chain file has both
     chained_revoked: LeafFiles  # CN tsrv-host from the issuing CA, revoked there
+    expired_server: LeafFiles  # CN tsrv-host, valid in January 2020 only (openssl ca -startdate/-enddate)
+    future_server: LeafFiles   # CN tsrv-host, valid from 2099 on
     crl_pem: Path              # root's CRL (revoked_server, revoked_client), PEM
     crl_der: Path              # the same, DER
     crl_expired: Path          # root's CRL whose nextUpdate is in the past
     issuing_crl: Path          # the issuing CA's CRL (chained_revoked), PEM
-    root_only_crl_bundle: Path  # root CRL + issuing CRL in one PEM file
-    commands: list[str] = field(default_factory=list)
+    crl_bundle: Path           # root CRL + issuing CRL in one PEM file
 
 
 def build_interop_pki(dir: Path, openssl: str) -> InteropPKI:
@@ -277,6 +285,12 @@ def build_interop_pki(dir: Path, openssl: str) -> InteropPKI:
                                    openssl=openssl, out_dir=certs)
     chained_revoked = issuing.issue("chained-revoked", "tsrv-host", sans=["DNS:tsrv-host", "IP:127.0.0.1"],
                                     openssl=openssl, out_dir=certs)
+    expired_server = root.issue("expired-server", "tsrv-host", sans=["DNS:tsrv-host", "IP:127.0.0.1"],
+                                openssl=openssl, out_dir=certs, startdate="20200101000000Z",
+                                enddate="20200201000000Z")
+    future_server = root.issue("future-server", "tsrv-host", sans=["DNS:tsrv-host", "IP:127.0.0.1"],
+                               openssl=openssl, out_dir=certs, startdate="20990101000000Z",
+                               enddate="20990201000000Z")
     root.revoke(revoked_server, openssl)
     root.revoke(revoked_client, openssl)
     issuing.revoke(chained_revoked, openssl)
@@ -293,7 +307,8 @@ def build_interop_pki(dir: Path, openssl: str) -> InteropPKI:
         dir=dir, root=root, issuing=issuing, ca_file=root.cert, server=server, other=other,
         revoked_server=revoked_server, client=client, revoked_client=revoked_client,
         chained_server=chained_server, chained_revoked=chained_revoked, crl_pem=crl_pem, crl_der=crl_der,
-        crl_expired=crl_expired, issuing_crl=issuing_crl, root_only_crl_bundle=bundle,
+            crl_expired=crl_expired, issuing_crl=issuing_crl, crl_bundle=bundle, expired_server=expired_server,
+        future_server=future_server,
     )
 
 
@@ -442,11 +457,34 @@ def genesys_serve(env_file: Path, app: str, port_id: str, *, count: int = 1,
         yield p
 
 
+CATEGORIES = frozenset({
+    "untrusted", "name-mismatch", "revoked", "expired", "not-yet-valid", "crl-unavailable", "crl-expired",
+    "protocol", "client-certificate-required", "connection",
+})
+
+
+def check_result_shape(result: dict[str, Any]) -> None:
+    """A handshake result has the contract's connect/serve JSON shape."""
+    assert isinstance(result.get("ok"), bool), result
+    for key in ("protocol", "cipher", "peer", "checks"):
+        assert key in result, (key, result)
+    assert set(result["checks"]) <= {"chain", "target-name", "crl"}, result
+    if result["peer"] is not None:
+        assert {"subject", "issuer", "sans"} <= set(result["peer"]), result
+    if result["ok"]:
+        assert result.get("error") is None, result
+        assert result["protocol"] and result["cipher"], result
+    else:
+        error = result["error"]
+        assert error["category"] in CATEGORIES, result
+        assert isinstance(error["detail"], str) and error["detail"], result
+
+
 def json_lines(text: str) -> list[dict[str, Any]]:
     """The JSON objects of a JSON-lines output (other lines are ignored)."""
     out = []
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if line.startswith("{"):
             out.append(json.loads(line))
     return out

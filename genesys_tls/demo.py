@@ -1,0 +1,411 @@
+"""The main job, ``genesys-tls demo``: a test PKI, an embedded Genesys environment and the scenario matrix,
+with real TLS handshakes between simulated components on 127.0.0.1.
+
+:func:`run_demo` builds the PKI (:func:`genesys_tls.pki.build_pki`) and writes :data:`DEMO_ENVIRONMENT` next to
+it (``demo.yaml``) in a temporary folder, then runs every :data:`SCENARIOS` entry: it starts the scenario's
+:class:`~genesys_tls.harness.SimulatedServer` on an ephemeral port, dials it with the client application's
+connection (the dialled address changes, never the name checked), compares the outcome (``ok`` or the failure
+category) with the expected one, and stops the server. The folder is removed at the end unless it was given
+(``--keep DIR``).
+
+Example::
+
+    from genesys_tls.demo import run_demo
+
+    report = run_demo()
+    print(report.render())
+    assert report.failed == 0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import ConfigurationError, InsecureConfigurationWarning, TLSError
+
+__all__ = ["DEMO_ENVIRONMENT", "SCENARIOS", "DemoReport", "Scenario", "ScenarioResult", "run_demo"]
+
+#: The file name of the demo environment, next to the PKI's files.
+DEMO_FILE = "demo.yaml"
+
+#: The embedded environment (contract section 1). Paths are those :func:`genesys_tls.pki.build_pki` writes.
+#: Port numbers are the configured ones; the demo listens on ephemeral ports and dials them instead.
+DEMO_ENVIRONMENT = """\
+# genesys-tls demo environment: one T-Server with every port flavour, servers with broken certificates,
+# a Configuration Server auto-detect (upgrade) port, and client applications, one per client behaviour.
+hosts:
+  tsrv-host:
+    ip: 127.0.0.1
+    os: unix
+    annex:
+      security:
+        certificate: certs/tsrv-host.pem
+        certificate-key: certs/tsrv-host.key
+        trusted-ca: certs/ca.pem
+  client-host:
+    ip: 127.0.0.1
+    os: unix
+    annex:
+      security:
+        certificate: certs/client-host.pem
+        certificate-key: certs/client-host.key
+        trusted-ca: certs/ca.pem
+  bare-host:                      # a client host without a certificate of its own
+    ip: 127.0.0.1
+    os: unix
+    annex:
+      security:
+        trusted-ca: certs/ca.pem
+applications:
+  TServer:
+    type: T-Server
+    host: tsrv-host
+    ports:
+      default: {port: 7000}
+      secure: {port: 7001, transport: "tls=1"}
+      mutual: {port: 7002, transport: "tls=1;tls-mutual=1"}
+      mutual-crl: {port: 7003, transport: "tls=1;tls-mutual=1;tls-crl=crl/current.pem"}
+      tls12: {port: 7004, transport: "tls=1;sec-protocol=TLSv12"}
+  TServer_Revoked:
+    type: T-Server
+    host: tsrv-host
+    options:
+      security: {certificate: certs/revoked.pem, certificate-key: certs/revoked.key}
+    ports:
+      secure: {port: 7101, transport: "tls=1"}
+  TServer_Expired:
+    type: T-Server
+    host: tsrv-host
+    options:
+      security: {certificate: certs/expired.pem, certificate-key: certs/expired.key}
+    ports:
+      secure: {port: 7201, transport: "tls=1"}
+  TServer_WrongName:
+    type: T-Server
+    host: tsrv-host
+    options:
+      security: {certificate: certs/wrong-name.pem, certificate-key: certs/wrong-name.key}
+    ports:
+      secure: {port: 7301, transport: "tls=1"}
+  TServer_Untrusted:
+    type: T-Server
+    host: tsrv-host
+    options:
+      security: {certificate: certs/wrong-issuer.pem, certificate-key: certs/wrong-issuer.key}
+    ports:
+      secure: {port: 7401, transport: "tls=1"}
+  ConfServer:
+    type: Configuration Server
+    host: tsrv-host
+    ports:
+      auto: {port: 2020, transport: "upgrade=1"}
+  Client:
+    type: Third Party Application
+    host: client-host
+    connections:
+      - {server: TServer, port-id: default}
+      - {server: TServer, port-id: secure, transport: "tls-target-name-check=host"}
+      - {server: TServer, port-id: mutual, transport: "tls-target-name-check=host"}
+      - {server: TServer_Revoked, port-id: secure, transport: "tls-crl=crl/current.pem"}
+      - {server: TServer_Expired, port-id: secure}
+      - {server: TServer_WrongName, port-id: secure, transport: "tls-target-name-check=host"}
+      - {server: TServer_Untrusted, port-id: secure}
+      - {server: ConfServer, port-id: auto, transport: "tls=1;tls-target-name-check=host"}
+  Client_NoCheck:
+    type: Third Party Application
+    host: client-host
+    connections:
+      - {server: TServer_WrongName, port-id: secure}
+  Client_NoCert:
+    type: Third Party Application
+    host: bare-host
+    connections:
+      - {server: TServer, port-id: mutual}
+  Client_Revoked:
+    type: Third Party Application
+    host: client-host
+    options:
+      security:
+        certificate: certs/revoked.pem
+        certificate-key: certs/revoked.key
+        trusted-ca: certs/ca.pem
+    connections:
+      - {server: TServer, port-id: mutual-crl}
+  Client_EncryptionOnly:
+    type: Third Party Application
+    host: client-host
+    connections:
+      - {server: TServer_Untrusted, port-id: secure, transport: "client-auth=0"}
+  Client_TLS13:
+    type: Third Party Application
+    host: client-host
+    connections:
+      - {server: TServer, port-id: tls12, transport: "sec-protocol=TLSv13"}
+  Client_Plain:
+    type: Third Party Application
+    host: client-host
+    connections:
+      - {server: ConfServer, port-id: auto}
+"""
+
+
+@attrs.frozen
+class Scenario:
+    """One line of the matrix.
+
+    Attributes:
+        name: short name (the table's first column).
+        description: what it shows.
+        client: the client application.
+        server: the server application.
+        port_id: the server port (and the client's connection to it).
+        expected: ``ok`` or the failure category the client must see.
+        authenticated: when set, the client result's ``authenticated`` must equal it.
+        server_expected: when set, what the server must record (``ok`` or its refusal's category).
+    """
+
+    name: str
+    description: str
+    client: str
+    server: str
+    port_id: str
+    expected: str
+    authenticated: bool | None = None
+    server_expected: str | None = None
+
+
+#: The scenario matrix.
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("plain", "default port without TLS: one line echoed", "Client", "TServer", "default", "ok",
+             server_expected="ok"),
+    Scenario("simple", "tls=1 port, client checks chain and host name", "Client", "TServer", "secure", "ok",
+             authenticated=True, server_expected="ok"),
+    Scenario("mutual", "tls-mutual=1 port, both sides present certificates", "Client", "TServer", "mutual", "ok",
+             authenticated=True, server_expected="ok"),
+    Scenario("mutual-no-client-cert", "mutual port, the client has no certificate", "Client_NoCert", "TServer",
+             "mutual", "client-certificate-required", server_expected="client-certificate-required"),
+    Scenario("revoked-server", "server certificate revoked, client has tls-crl", "Client", "TServer_Revoked",
+             "secure", "revoked"),
+    Scenario("revoked-client", "client certificate revoked, server port has tls-crl", "Client_Revoked",
+             "TServer", "mutual-crl", "revoked", server_expected="revoked"),
+    Scenario("expired-server", "server certificate expired yesterday", "Client", "TServer_Expired", "secure",
+             "expired"),
+    Scenario("untrusted-server", "server certificate from a CA the client does not trust", "Client",
+             "TServer_Untrusted", "secure", "untrusted"),
+    Scenario("name-mismatch", "certificate for wrong.invalid, tls-target-name-check=host", "Client",
+             "TServer_WrongName", "secure", "name-mismatch"),
+    Scenario("name-mismatch-no-check", "same certificate, no name check", "Client_NoCheck", "TServer_WrongName",
+             "secure", "ok", authenticated=True, server_expected="ok"),
+    Scenario("encryption-only", "client-auth=0 against an untrusted server: encrypted, NOT authenticated",
+             "Client_EncryptionOnly", "TServer_Untrusted", "secure", "ok", authenticated=False,
+             server_expected="ok"),
+    Scenario("protocol-floor", "client sec-protocol=TLSv13, server port sec-protocol=TLSv12", "Client_TLS13",
+             "TServer", "tls12", "protocol", server_expected="protocol"),
+    Scenario("upgrade-tls", "Configuration Server upgrade=1 port, TLS client", "Client", "ConfServer", "auto",
+             "ok", authenticated=True, server_expected="ok"),
+    Scenario("upgrade-plain", "Configuration Server upgrade=1 port, plain client", "Client_Plain", "ConfServer",
+             "auto", "ok", server_expected="ok"),
+)
+
+
+@attrs.frozen
+class ScenarioResult:
+    """What happened in one scenario.
+
+    Attributes:
+        scenario: the scenario.
+        outcome: ``ok`` or the client's failure category.
+        passed: the outcome (and the authentication and server expectations) matched.
+        detail: the client's failure detail, or a short account of the success.
+        mode: the connection's effective mode.
+        authenticated: whether the client authenticated the server.
+        protocol: the TLS version negotiated (``None`` for plain or failed handshakes).
+        server_outcome: what the server recorded (``ok`` or its refusal's category; ``None`` if nothing).
+        seconds: wall time of the scenario (server start to stop).
+    """
+
+    scenario: Scenario
+    outcome: str
+    passed: bool
+    detail: str
+    mode: str
+    authenticated: bool
+    protocol: str | None
+    server_outcome: str | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's scenario object (``name``, ``expected``, ``outcome``, ``passed``) plus details."""
+        return {
+            "name": self.scenario.name,
+            "expected": self.scenario.expected,
+            "outcome": self.outcome,
+            "passed": self.passed,
+            "description": self.scenario.description,
+            "detail": self.detail,
+            "mode": self.mode,
+            "authenticated": self.authenticated,
+            "protocol": self.protocol,
+            "server": self.server_outcome,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+@attrs.frozen
+class DemoReport:
+    """Every scenario's result.
+
+    Attributes:
+        results: one per scenario, in order.
+        seconds: wall time of the whole run (PKI included).
+        directory: where the PKI and ``demo.yaml`` were kept (``None``: a removed temporary folder).
+    """
+
+    results: tuple[ScenarioResult, ...]
+    seconds: float
+    directory: Path | None = None
+
+    @property
+    def passed(self) -> int:
+        """How many scenarios behaved as expected."""
+        return sum(1 for r in self.results if r.passed)
+
+    @property
+    def failed(self) -> int:
+        """How many did not."""
+        return len(self.results) - self.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's ``demo --json`` object (plus ``seconds`` and ``directory`` when kept)."""
+        out: dict[str, Any] = {
+            "scenarios": [r.to_dict() for r in self.results],
+            "passed": self.passed,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+        }
+        if self.directory is not None:
+            out["directory"] = str(self.directory)
+        return out
+
+    def render(self) -> str:
+        """The readable table: scenario, mode, expected, outcome, server, pass; then the failures' details."""
+        rows = [("scenario", "mode", "expected", "outcome", "server saw", "pass")]
+        for r in self.results:
+            mode = r.mode + (" (NOT authenticated)" if r.mode == "encryption-only" else "")
+            rows.append((r.scenario.name, mode, r.scenario.expected, r.outcome, r.server_outcome or "-",
+                         "PASS" if r.passed else "FAIL"))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = [
+            f"genesys-tls demo: {len(self.results)} scenarios, real TLS handshakes on 127.0.0.1",
+            "",
+        ]
+        for index, row in enumerate(rows):
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+            if index == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        lines.append("")
+        for r in self.results:
+            if not r.passed:
+                lines.append(f"FAIL {r.scenario.name}: {r.scenario.description}: {r.detail}")
+        if any(not r.authenticated and r.mode == "encryption-only" for r in self.results):
+            lines.append("note: encryption-only (client-auth=0) links are encrypted but the server is NOT "
+                         "authenticated")
+        if self.directory is not None:
+            lines.append(f"kept: {self.directory} (environment {self.directory / DEMO_FILE})")
+        lines.append(f"{self.passed} passed, {self.failed} failed in {self.seconds:.2f}s")
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _folder(keep: str | os.PathLike[str] | None) -> Iterator[Path]:
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="genesys-tls-demo-") as name:
+            yield Path(name)
+        return
+    root = Path(keep)
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise ConfigurationError(
+            f"{root} is not an empty folder; the demo keeps its PKI in a new or empty one",
+            file=str(root), option="keep", valid="a new or empty directory",
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    yield root
+
+
+def _run_one(env: Any, scenario: Scenario, timeout: float) -> ScenarioResult:
+    from .harness import SimulatedClient, SimulatedServer
+
+    start = time.perf_counter()
+    server_outcome: str | None = None
+    try:
+        with SimulatedServer(env, scenario.server, scenario.port_id, port=0, timeout=timeout) as server:
+            client = SimulatedClient(env, scenario.client, server, timeout=timeout)
+            result = client.connect()
+            with contextlib.suppress(TimeoutError):
+                server_outcome = server.wait_for(1, timeout)[0].outcome
+    except (ConfigurationError, TLSError) as exc:
+        category = getattr(exc, "category", None)
+        outcome = category.value if category is not None else "configuration-error"
+        return ScenarioResult(scenario, outcome, outcome == scenario.expected, str(exc), "-", False, None,
+                              server_outcome, time.perf_counter() - start)
+    outcome = "ok" if result.ok else (result.category.value if result.category else "connection")
+    passed = outcome == scenario.expected
+    if scenario.authenticated is not None and result.authenticated != scenario.authenticated:
+        passed = False
+    if scenario.server_expected is not None and server_outcome != scenario.server_expected:
+        passed = False
+    if result.error is not None:
+        detail = result.error[1]
+    elif result.protocol:
+        detail = f"{result.protocol} {result.cipher}, server {result.peer.subject if result.peer else '-'}"
+    else:
+        detail = "plain text line echoed"
+    if scenario.server_expected is not None and server_outcome != scenario.server_expected:
+        detail += f" (server saw {server_outcome}, expected {scenario.server_expected})"
+    return ScenarioResult(scenario, outcome, passed, detail, result.mode, result.authenticated, result.protocol,
+                          server_outcome, time.perf_counter() - start)
+
+
+def run_demo(
+    keep: str | os.PathLike[str] | None = None,
+    *,
+    scenarios: Sequence[Scenario] = SCENARIOS,
+    key_type: str = "ec",
+    timeout: float = 5.0,
+) -> DemoReport:
+    """Build the PKI and the environment, run ``scenarios``, clean up.
+
+    Args:
+        keep: a new or empty folder to build in and keep; ``None``: a temporary folder removed at the end.
+        scenarios: the matrix (default :data:`SCENARIOS`).
+        key_type: ``ec`` (default) or ``rsa``.
+        timeout: seconds for each connection and handshake.
+
+    Raises:
+        ConfigurationError: ``keep`` is not a new or empty folder, or a bad key type.
+    """
+    from .loaders import loads
+    from .pki import build_pki
+
+    started = time.perf_counter()
+    results: list[ScenarioResult] = []
+    with _folder(keep) as root:
+        build_pki(root, ("tsrv-host", "client-host"), key_type=key_type)
+        env_path = root / DEMO_FILE
+        env_path.write_text(DEMO_ENVIRONMENT, encoding="utf-8")
+        env = loads(DEMO_ENVIRONMENT, source=env_path, base_dir=root.resolve())
+        with warnings.catch_warnings():
+            # encryption-only warns when its context is built; the table says it plainly instead.
+            warnings.simplefilter("ignore", InsecureConfigurationWarning)
+            for scenario in scenarios:
+                results.append(_run_one(env, scenario, timeout))
+    return DemoReport(tuple(results), time.perf_counter() - started, Path(keep) if keep is not None else None)

@@ -1,0 +1,112 @@
+"""`genesys-tls demo`: every scenario passes with real handshakes, the contract's JSON shape, exit codes, and
+nothing left behind (temporary folder, servers, threads)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from genesys_tls import demo
+from genesys_tls.cli import main
+
+CONTRACT_SCENARIOS = {
+    "simple": "ok",
+    "mutual": "ok",
+    "mutual-no-client-cert": "client-certificate-required",
+    "revoked-server": "revoked",
+    "revoked-client": "revoked",
+    "expired-server": "expired",
+    "name-mismatch": "name-mismatch",
+    "name-mismatch-no-check": "ok",
+    "encryption-only": "ok",
+    "protocol-floor": "protocol",
+    "upgrade-tls": "ok",
+    "upgrade-plain": "ok",
+}
+
+
+def test_demo_json_every_scenario_passes_and_nothing_is_left(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    threads = set(threading.enumerate())
+    code = main(["demo", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    data = json.loads(out)
+    assert set(data) >= {"scenarios", "passed", "failed"}
+    assert data["failed"] == 0 and data["passed"] == len(data["scenarios"]) >= len(CONTRACT_SCENARIOS)
+    by_name = {s["name"]: s for s in data["scenarios"]}
+    for name, expected in CONTRACT_SCENARIOS.items():
+        scenario = by_name[name]
+        assert {k: scenario[k] for k in ("expected", "outcome", "passed")} == {
+            "expected": expected, "outcome": expected, "passed": True
+        }, scenario
+    for scenario in data["scenarios"]:
+        assert isinstance(scenario["name"], str) and isinstance(scenario["passed"], bool)
+    assert by_name["encryption-only"]["authenticated"] is False
+    assert by_name["encryption-only"]["mode"] == "encryption-only"
+    assert by_name["upgrade-plain"]["mode"] == "plain" and by_name["upgrade-tls"]["protocol"] == "TLSv1.3"
+    assert by_name["revoked-client"]["server"] == "revoked"
+    assert not list(tmp_path.glob("genesys-tls-demo-*"))  # the temporary folder is gone
+    assert set(threading.enumerate()) == threads  # every server stopped
+
+
+def test_demo_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "scenario" in out and "expected" in out and "outcome" in out and "pass" in out
+    assert "FAIL" not in out and "0 failed" in out
+    assert "NOT authenticated" in out
+
+
+def test_demo_keep(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    assert main(["demo", "--json", "--keep", str(kept)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["directory"] == str(kept)
+    assert (kept / "demo.yaml").is_file() and (kept / "certs" / "ca.pem").is_file()
+    # The kept environment resolves as the demo ran it.
+    assert main(["resolve", str(kept / "demo.yaml"), "--app", "Client", "--connection", "TServer/mutual"]) == 0
+    assert "mutual" in capsys.readouterr().out
+    # A folder that is not empty is refused (exit 2, one line).
+    assert main(["demo", "--keep", str(kept)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not an empty folder" in err
+
+
+def test_an_unexpected_outcome_fails_the_demo(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = demo.Scenario("wrong", "expects the wrong thing", "Client", "TServer_Expired", "secure", "ok")
+    real = demo.run_demo
+    monkeypatch.setattr(demo, "run_demo", lambda keep=None, **kw: real(keep, scenarios=[wrong], **kw))
+    assert main(["demo", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert (data["passed"], data["failed"]) == (0, 1)
+    assert data["scenarios"][0]["outcome"] == "expired" and data["scenarios"][0]["passed"] is False
+    assert main(["demo"]) == 1
+    assert "FAIL wrong" in capsys.readouterr().out
+
+
+def test_console_script_demo(tmp_path: Path) -> None:
+    script = shutil.which("genesys-tls", path=str(Path(sys.executable).parent)) or shutil.which("genesys-tls")
+    if script is None:
+        pytest.skip("the genesys-tls console script is not installed")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run(
+        [script, "demo"], capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 failed" in done.stdout and done.stderr == ""
+    assert list(scratch.iterdir()) == []  # nothing left in the temporary folder
