@@ -660,12 +660,6 @@ def _apply_protocols(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> list[st
         if maximum is not None:  # TLSv1 already warned in protocol_bounds
             warnings.warn(text, LegacyProtocolWarning, stacklevel=4)
         notes.append(text)
-    elif legacy_floor:
-        notes.append(
-            f"sec-protocol={opt.normalized} allows TLS 1.1, but OpenSSL 3 refuses TLS 1.1 at security level "
-            f"{_SECLEVEL}: the effective floor is TLS 1.2 (write @SECLEVEL=0 in cipher-list to accept TLS 1.1 "
-            "peers, which weakens every connection)"
-        )
     ciphers = resolved["cipher-list"].value
     level = 0 if lower_level else _SECLEVEL
     if ciphers:
@@ -689,6 +683,12 @@ def _apply_protocols(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> list[st
             )
     elif lower_level:
         _set_ciphers(ctx, f"{_LEGACY_CIPHERS}:@SECLEVEL=0")
+    if legacy_floor and not lower_level and ctx.security_level > 0:
+        notes.append(
+            f"sec-protocol={opt.normalized} allows TLS 1.1, but OpenSSL 3 refuses TLS 1.1 at security level "
+            f"{ctx.security_level}: the effective floor is TLS 1.2 (write @SECLEVEL=0 in cipher-list to accept "
+            "TLS 1.1 peers, which weakens every connection)"
+        )
     return notes
 
 

@@ -109,7 +109,10 @@ ENVIRONMENT_SCHEMA: dict[str, Any] = {
 # ------------------------------------------------------------------------------------------- YAML in
 
 
-class _TextLoader(yaml.SafeLoader):
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~3x faster
+
+
+class _TextLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that keeps scalars as typed and refuses duplicate keys."""
 
 

@@ -61,7 +61,7 @@ def _known(key: str) -> bool:
     return key in CATALOGUE or key in OTHER_TRANSPORT_PARAMETERS
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class TransportParameters(Mapping[str, str]):
     """Parsed transport parameters: a read-only mapping ``key -> value`` with PSDK semantics.
 
@@ -85,8 +85,15 @@ class TransportParameters(Mapping[str, str]):
     def __contains__(self, key: object) -> bool:
         return key in self._values
 
+    def __eq__(self, other: object) -> bool:
+        # A mapping compares as a mapping (``parse_transport("a=1") == {"a": "1"}``); two parsed strings
+        # are equal when they read the same, whatever their spelling.
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
     def __hash__(self) -> int:
-        return hash(self.text)
+        return hash(frozenset(self._values.items()))
 
 
 def parse_transport(text: str | None) -> TransportParameters:

@@ -110,3 +110,8 @@ def test_console_script_demo(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 failed" in done.stdout and done.stderr == ""
     assert list(scratch.iterdir()) == []  # nothing left in the temporary folder
+
+
+def test_bad_timeout_is_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--timeout", "0"]) == 2
+    assert "--timeout" in capsys.readouterr().err

@@ -183,7 +183,8 @@ def test_gt202_not_for_thumbprints_other_providers_or_a_combined_pem(pki: Path, 
     thumb = "AB" * 20
     windows = (
         "hosts: {srv: {os: windows}}\napplications:\n"
-        f'  S: {{type: T-Server, host: srv, ports: {{secure: {{port: 7001, transport: "tls=1;certificate={thumb}"}}}}}}\n'
+        "  S: {type: T-Server, host: srv, ports: {secure: {port: 7001, transport: "
+        f'"tls=1;certificate={thumb}"}}}}}}\n'
     )
     assert "GT202" not in codes(lint_text(windows, pki))
     jks = "hosts: {srv: {}}\napplications:\n" + rules_module._server("tls=1;certificate=store.jks;provider=JKS")
@@ -336,7 +337,7 @@ def test_now_moves_the_dates(pki: Path) -> None:
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
     report = lint_text(text, pki, now=later)
     assert {"GT305", "GT401"} <= codes(report)
-    naive = dt.datetime.now() + dt.timedelta(days=400)  # noqa: DTZ005 - a naive datetime is taken as UTC
+    naive = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=400)  # naive: taken as UTC
     assert codes(lint_text(text, pki, now=naive)) == codes(report)
 
 

@@ -135,3 +135,22 @@ def test_console_script_never_prints_a_traceback(pki: Path, tmp_path: Path) -> N
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert {f["code"] for f in json.loads(done.stdout)["findings"]} >= {"GT304", "GT101"}
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX shell")
+def test_ci_gate_example_script(pki: Path, tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parent.parent / "examples" / "lint_ci_gate.sh"
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "SARIF": str(tmp_path / "lint.sarif")}
+
+    def gate(text: str, name: str) -> int:
+        path = env_file(pki, text, name)
+        done = subprocess.run(["sh", str(script), path], capture_output=True, text=True, env=env, check=False,
+                              timeout=120)
+        assert "Traceback" not in done.stderr
+        return done.returncode
+
+    assert gate(_link(), "gate-clean.yaml") == 0
+    assert json.loads((tmp_path / "lint.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"
+    assert gate(RULES["GT209"].example, "gate-warning.yaml") == 1
+    assert json.loads((tmp_path / "lint.sarif").read_text(encoding="utf-8"))["runs"][0]["results"]
+    assert gate("hosts: [", "gate-broken.yaml") == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EXIT_FAILED, EXIT_OK, emit_json
+from ._common import EXIT_FAILED, EXIT_OK, CLIError, emit_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..demo import run_demo
 
+    if not 0 < args.timeout <= 600:
+        raise CLIError(f"genesys-tls demo: --timeout {args.timeout}: expected seconds, more than 0 and at most 600")
     report = run_demo(args.keep, timeout=args.timeout)
     if args.json:
         emit_json(report.to_dict())
