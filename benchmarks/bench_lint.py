@@ -135,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         print(f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}.")
         print()
-        print("| applications | connections | load CPU (s) | lint CPU (s) | lint wall (s) | lint CPU per connection (µs)"
-              " | lint / load (CPU) | files read (each) |")
+        print("| applications | connections | load CPU (s) | lint CPU (s) | lint wall (s) "
+              "| lint CPU per connection (µs) | lint / load (CPU) | files read (each) |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             print(f"| {r['apps']:,} | {r['connections']:,} | {r['load_cpu']:.2f} | {r['lint_cpu']:.2f} | "

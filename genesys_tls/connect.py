@@ -471,12 +471,7 @@ def _client_handshake(plan: ConnectionPlan, timeout: float) -> HandshakeResult:
                 sock, server_hostname=plan.server_hostname, do_handshake_on_connect=False
             )
         except ValueError as exc:  # a name Python refuses as server_hostname
-            raise ConfigurationError(
-                f"the expected name cannot be used as a TLS server name ({exc})",
-                object=plan.resolved.object,
-                option="tls-target-name",
-                value=plan.server_hostname,
-            ) from None
+            raise _bad_name(plan, exc) from None
         with tls:
             try:
                 tls.do_handshake()
@@ -492,6 +487,17 @@ def _client_handshake(plan: ConnectionPlan, timeout: float) -> HandshakeResult:
     return HandshakeResult(
         ok=True, protocol=protocol, cipher=cipher, peer=peer, checks=plan.checks, error=None,
         mode=plan.mode.value, authenticated=plan.authenticated, address=plan.address, warnings=plan.warnings,
+    )
+
+
+def _bad_name(plan: ConnectionPlan, exc: ValueError) -> ConfigurationError:
+    option = "tls-target-name" if plan.resolved["tls-target-name"].value else None
+    return ConfigurationError(
+        f"the expected name {plan.server_hostname!r} cannot be used as a TLS server name ({exc})",
+        file=plan.resolved.file,
+        object=plan.resolved.object,
+        option=option,
+        value=plan.server_hostname,
     )
 
 
@@ -542,6 +548,8 @@ async def connect_async(
         if category is Category.CONNECTION and not isinstance(exc, ssl.SSLError):
             detail = f"{plan.address}: {detail}"
         return _finish(_failure(plan, _refine(category, detail, exc, plan)), check)
+    except ValueError as exc:  # a name Python refuses as server_hostname
+        raise _bad_name(plan, exc) from None
     try:
         tls = writer.get_extra_info("ssl_object")
         # What the handshake negotiated, recorded by asyncio when it completed: by now a TLS 1.3 refusal of

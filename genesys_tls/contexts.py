@@ -54,7 +54,7 @@ import attrs
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from .catalogue import CATALOGUE, Side
 from .crl import CheckedCRLs, CRLCache, check_crls, default_cache, load_crls
@@ -341,10 +341,8 @@ def _load_key(
         ) from None
 
 
-def _spki(key: object) -> bytes:
-    return key.public_bytes(  # type: ignore[attr-defined, no-any-return]  # every public key type has it
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+def _spki(key: PublicKeyTypes) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 # The certificate file given to load_cert_chain: the certificates read and checked here, written once per
@@ -960,6 +958,16 @@ def client_plan(
         dial_host, dial_port = target.dial_host, target.port
     encryption_only = resolved.mode is Mode.ENCRYPTION_ONLY
     name_check = resolved["tls-target-name-check"].normalized == "host" and not encryption_only
+    server_hostname = resolved.expected_name or None
+    if server_hostname is not None:
+        try:  # what wrap_socket will do with the name, before anything is dialled
+            built.context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname=server_hostname)
+        except ValueError as exc:
+            option = "tls-target-name" if resolved["tls-target-name"].value else "tls-target-name-check"
+            raise _config_error(
+                f"the expected name {server_hostname!r} cannot be sent as a TLS server name ({exc})",
+                resolved, option, value=server_hostname, valid="a DNS name or an IP address",
+            ) from None
     checks: list[str] = []
     if not encryption_only:
         checks.append("chain")
@@ -971,8 +979,8 @@ def client_plan(
         context=built.context,
         dial_host=dial_host,
         dial_port=dial_port,
-        server_hostname=resolved.expected_name or None,
-        expected_name=resolved.expected_name or None,
+        server_hostname=server_hostname,
+        expected_name=server_hostname,
         checks=tuple(checks),
         mode=resolved.mode,
         authenticated=not encryption_only,

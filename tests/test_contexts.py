@@ -407,7 +407,8 @@ def test_errors_and_reprs_hold_no_secret(root: Path) -> None:
     env = env_of(root, server={"certificate": "server-enc.pem", "certificate-key": "server-enc.key"})
     plan = client_plan(client_of(env))
     assert isinstance(plan, ConnectionPlan)
-    text = repr(plan) + repr(Server(server_of(env), password=lambda: PASSWORD))
+    with Server(server_of(env), password=lambda: PASSWORD) as server:
+        text = repr(plan) + repr(server) + repr(server.results)
     assert PASSWORD not in text and "PRIVATE KEY" not in text
     key_text = (root / "server.key").read_text()
     with pytest.raises(ConfigurationError) as info:
@@ -419,3 +420,9 @@ def test_relative_and_absolute_paths(root: Path) -> None:
     env = env_of(root, client={"trusted-ca": str(root / "ca.pem")})
     assert client_context(client_of(env)).cert_store_stats()["x509_ca"] == 1
     assert os.path.isabs(client_of(env_of(root)).paths("trusted-ca")[0])
+
+
+def test_a_name_python_cannot_send_is_a_configuration_error(root: Path) -> None:
+    with pytest.raises(ConfigurationError, match="cannot be sent") as info:
+        client_plan(client_of(env_of(root, connection="tls-target-name=.bad")))
+    assert info.value.option == "tls-target-name" and info.value.level == "connection"

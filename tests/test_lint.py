@@ -397,8 +397,12 @@ def test_gt310_gt405_on_a_mutual_port_checking_clients(pki: Path) -> None:
 
 
 def test_crl_on_a_simple_port_is_not_used_for_clients(pki: Path) -> None:
-    srv = "{certificate: srv.pem, certificate-key: srv.key, trusted-ca: ca.pem, tls-crl: crl-other.pem}"
-    assert not codes(lint_text(link(srv=srv), pki)) & {"GT404", "GT405"}
+    # a simple-TLS port checks no client certificate: its CRL is only checked against its own trusted-ca
+    srv = "{certificate: srv.pem, certificate-key: srv.key, trusted-ca: cas.pem, tls-crl: crl-other.pem}"
+    cli = "{certificate: revoked.pem, certificate-key: revoked.key, trusted-ca: ca.pem}"
+    assert not codes(lint_text(link(srv=srv, cli=cli), pki)) & {"GT404", "GT405", "GT310"}
+    mutual = lint_text(link(srv=srv, cli=cli, port="tls=1;tls-mutual=1"), pki)
+    assert "GT405" in codes(mutual)  # now it checks the client's certificate, and has no CRL of Test CA
 
 
 def test_file_findings_are_reported_once_where_the_file_is_named(pki: Path) -> None:
@@ -666,3 +670,13 @@ def test_a_cipher_list_with_a_nul_character_is_a_finding(pki: Path) -> None:
     report = lint(gt.loads(json.dumps({"hosts": {"h": {"annex": {"security": {"cipher-list": "A\x00"}}}}}),
                            format="json", base_dir=pki))
     assert [f.code for f in report.findings] == ["GT211"]
+
+
+def test_gt404_where_the_crl_and_trusted_ca_are_written_once(pki: Path) -> None:
+    alone = rules_module._host_only("{trusted-ca: ca.pem, tls-crl: crl-other.pem}")
+    [f] = only(lint_text(alone, pki), "GT404")
+    assert (f.object, f.level) == ("srv", "host-annex")
+    assert "GT404" not in codes(lint_text(rules_module._host_only("{trusted-ca: ca.pem, tls-crl: crl.pem}"), pki))
+    # used by a link too: still one finding
+    linked = lint_text(RULES["GT404"].example, pki)
+    assert [(f.object, f.level) for f in only(linked, "GT404")] == [("cli", "host-annex")]

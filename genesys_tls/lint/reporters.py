@@ -26,7 +26,6 @@ __all__ = ["FORMATS", "SARIF_SCHEMA", "SARIF_VERSION", "render", "render_json", 
 FORMATS = ("text", "json", "sarif")
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-_INFORMATION_URI = "https://github.com/genesys-tls/genesys-tls/blob/main/docs/lint.md"
 
 
 def render(report: Report, format: str = "text") -> str:
@@ -104,9 +103,9 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.description},
         "help": {"text": help_text, "markdown": markdown},
-        "helpUri": f"{_INFORMATION_URI}#{rule.code.lower()}-{rule.name}",
         "defaultConfiguration": {"level": rule.severity.sarif_level},
-        "properties": {"tags": ["security", "tls", "genesys"], "slug": rule.name},
+        "properties": {"tags": ["security", "tls", "genesys"], "slug": rule.name,
+                       "docs": f"docs/lint.md#{rule.code.lower()}-{rule.name}"},
     }
 
 
@@ -206,7 +205,6 @@ def to_sarif(report: Report) -> dict[str, Any]:
                 "name": "genesys-tls",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": _INFORMATION_URI,
                 "rules": [_sarif_rule(r) for r in rules],
             }
         },

@@ -1109,6 +1109,51 @@ def _check_files(ctx: LintContext, layer: _Layer, valid: Mapping[str, str]) -> N
         elif entry_crl.value is not None:
             for code, message in ctx.memo(("crl-dates", str(crl_path)), lambda: _crl_dates(ctx, crl_path)):
                 ctx.emit(R[code].finding(layer.object, message, level=layer.level, option="tls-crl"))
+            _check_crl_trust_here(ctx, layer, valid, crl_path, entry_crl.value)
+
+
+def _check_crl_trust_here(
+    ctx: LintContext,
+    layer: _Layer,
+    valid: Mapping[str, str],
+    crl_path: Path,
+    crls: Sequence[x509.CertificateRevocationList],
+) -> None:
+    """A CRL named next to a trusted-ca (and maybe a certificate) at the same level: are they of one PKI?
+
+    The signers are those genesys_tls.contexts uses: the trusted CAs and the CA certificates among the
+    intermediates of the certificate file. The message is the one the link checks give, so a link that uses
+    the same pair adds no second finding.
+    """
+    ca_value = valid.get("trusted-ca")
+    if ca_value is None or is_thumbprint(ca_value) or valid.get("provider", "PEM") != "PEM":
+        return
+    ca_path = _path_values(ctx, CATALOGUE["trusted-ca"], ca_value)[0]
+    trusted = ctx.files.certificates(ca_path).value
+    if not trusted:
+        return
+    own: tuple[x509.Certificate, ...] = ()
+    cert_key = ""
+    cert_value = valid.get("certificate")
+    if cert_value is not None and not is_thumbprint(cert_value):
+        paths = _path_values(ctx, CATALOGUE["certificate"], cert_value)
+        loaded = [ctx.files.certificates(p).value for p in paths]
+        if all(loaded):
+            own = tuple(c for certs in loaded for c in (certs or ())[1:] if _is_ca(c))
+            cert_key = str(paths[0]) if own else ""
+    signers = (*trusted, *own)
+    verdict = ctx.memo(
+        ("crl-trust", str(crl_path), f"{ca_path}+{cert_key}"), lambda: _trust_crls(crls, signers, crl_path)
+    )
+    if isinstance(verdict, str):
+        ctx.emit(
+            R["GT404"].finding(
+                layer.object,
+                f"tls-crl {crl_path} cannot be used with trusted-ca {ca_path}: {verdict}",
+                level=layer.level,
+                option="tls-crl",
+            )
+        )
 
 
 def _load_certificates(
