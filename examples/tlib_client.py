@@ -22,8 +22,8 @@ import sys
 import warnings
 
 import genesys_tls as gt
-from genesys_tls.connect import connect
 from genesys_tls.contexts import client_plan
+from genesys_tls.handshake import connect
 
 
 def main(argv: list[str] | None = None) -> int:

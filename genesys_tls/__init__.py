@@ -28,8 +28,8 @@ from .resolve import Mode, Reading, ResolvedOption, ResolvedSecurity, resolve_cl
 from .transport import TransportParameters, format_transport, parse_transport
 
 if TYPE_CHECKING:
-    from .connect import HandshakeResult, connect, serve
     from .contexts import ConnectionPlan, client_context, client_plan, server_context
+    from .handshake import HandshakeResult, connect, serve
     from .names import match_target_name
 
 __version__ = "0.1.0"
@@ -39,9 +39,9 @@ _LAZY = {
     "server_context": "contexts",
     "client_plan": "contexts",
     "ConnectionPlan": "contexts",
-    "connect": "connect",
-    "serve": "connect",
-    "HandshakeResult": "connect",
+    "connect": "handshake",
+    "serve": "handshake",
+    "HandshakeResult": "handshake",
     "match_target_name": "names",
 }
 

@@ -183,7 +183,7 @@ def check_cipher_list(value: str) -> None:
 def _set_ciphers(ctx: ssl.SSLContext, value: str) -> None:
     try:
         ctx.set_ciphers(value)
-    except ssl.SSLError:
+    except (ssl.SSLError, ValueError):  # ValueError: an embedded NUL
         raise ConfigurationError(
             "cipher-list selects no cipher OpenSSL knows (it governs TLS 1.2 and below; OpenSSL names such "
             "as 'ECDHE+AESGCM:!aNULL')",
@@ -773,6 +773,11 @@ def _build_server(
     crl_check: str,
     crl_cache: CRLCache | None,
 ) -> _Built:
+    if resolved.side is Side.SERVER and resolved.mode is Mode.PLAIN and resolved["upgrade"].as_bool():
+        # An upgrade (auto-detect) port without tls=1: its TLS side uses the port's certificate settings
+        # as a secure port would, mutual when tls-mutual=1.
+        mode = Mode.MUTUAL if resolved["tls-mutual"].as_bool() else Mode.SIMPLE
+        resolved = attrs.evolve(resolved, mode=mode)
     _require_tls(resolved, Side.SERVER)
     _check_crl_mode(crl_check)
     secret = _password_source(password, password_env, resolved)
@@ -997,7 +1002,7 @@ def _build_server_with_notes(
     crl_check: CRLCheck = "leaf",
     crl_cache: CRLCache | None = None,
 ) -> tuple[ssl.SSLContext, tuple[str, ...], tuple[str, ...]]:
-    """The server context, its warnings and its checks (for :mod:`genesys_tls.connect`)."""
+    """The server context, its warnings and its checks (for :mod:`genesys_tls.handshake`)."""
     built = _build_server(resolved, password, password_env, crl_check, crl_cache)
     checks = ("chain", "crl") if built.crl else ("chain",) if resolved.mode is Mode.MUTUAL else ()
     return built.context, built.warnings, checks

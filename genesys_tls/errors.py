@@ -138,7 +138,7 @@ class TLSError(GenesysTLSError, OSError):
     Attributes:
         category: one of :class:`Category`.
         detail: what OpenSSL or the check said, readable.
-        result: the handshake result object, when a helper made one (see ``genesys_tls.connect``).
+        result: the handshake result object, when a helper made one (see ``genesys_tls.handshake``).
     """
 
     def __init__(self, category: Category | str, detail: str, *, result: object = None) -> None:

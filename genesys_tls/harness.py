@@ -7,8 +7,8 @@ that dial a connection's, with real TLS handshakes, usable from synchronous test
   TLS or plain, the peer's certificate identity), greets TLS clients with one line and echoes the lines a
   client sends.
 * :class:`SimulatedClient` / :func:`run_client` dial one connection of an environment (``resolve_client`` +
-  :func:`~genesys_tls.contexts.client_plan` + :func:`~genesys_tls.connect.connect`) and return the
-  :class:`~genesys_tls.connect.HandshakeResult`; a plain connection sends one line and reads it back.
+  :func:`~genesys_tls.contexts.client_plan` + :func:`~genesys_tls.handshake.connect`) and return the
+  :class:`~genesys_tls.handshake.HandshakeResult`; a plain connection sends one line and reads it back.
 * :func:`environment_with_addresses` points an environment's ports at the addresses servers actually listen
   on (ephemeral ports), the way ``--address`` does on the command line: only where clients dial changes, never
   the name they check.
@@ -62,9 +62,9 @@ from typing import Any
 import attrs
 
 from .catalogue import Side
-from .connect import HandshakeResult, PeerIdentity, classify, connect, connect_async
 from .contexts import parse_address, server_context
 from .errors import Category, ConfigurationError
+from .handshake import HandshakeResult, PeerIdentity, classify, connect, connect_async
 from .model import DEFAULT_PORT_ID, Environment, Host
 from .resolve import Mode, Reading, ResolvedSecurity, resolve_client, resolve_server
 
@@ -168,7 +168,7 @@ class HandshakeRecord:
         return "ok" if self.category is None else self.category.value
 
     def to_result(self) -> HandshakeResult:
-        """The same as a server-side :class:`~genesys_tls.connect.HandshakeResult` (``serve`` shape)."""
+        """The same as a server-side :class:`~genesys_tls.handshake.HandshakeResult` (``serve`` shape)."""
         return HandshakeResult(
             ok=self.accepted,
             protocol=self.protocol,
@@ -353,16 +353,12 @@ class SimulatedServer:
         self.context: ssl.SSLContext | None = None
         self.checks: tuple[str, ...] = ()
         if self.mode is not PortMode.PLAIN:
-            tls_settings = self.resolved
-            if not tls_settings.tls:
-                # An upgrade port without tls=1: its TLS side uses the port's certificate settings as a
-                # secure port would (server_context builds contexts for TLS ports only).
-                mode = Mode.MUTUAL if tls_settings["tls-mutual"].as_bool() else Mode.SIMPLE
-                tls_settings = attrs.evolve(tls_settings, mode=mode)
-            self.context = server_context(tls_settings, **context_kwargs)
-            self.tls_mode = tls_settings.mode
-            if tls_settings.mode is Mode.MUTUAL:
-                self.checks = ("chain", "crl") if tls_settings["tls-crl"].value else ("chain",)
+            # server_context also serves an upgrade port without tls=1 (its TLS side).
+            self.context = server_context(self.resolved, **context_kwargs)
+            mutual = self.resolved.mode is Mode.MUTUAL or self.resolved["tls-mutual"].as_bool()
+            self.tls_mode = Mode.MUTUAL if mutual else Mode.SIMPLE
+            if mutual:
+                self.checks = ("chain", "crl") if self.resolved["tls-crl"].value else ("chain",)
         else:
             self.tls_mode = Mode.PLAIN
         self._records: list[HandshakeRecord] = []
@@ -747,7 +743,7 @@ class SimulatedClient:
         return where
 
     def connect(self, *, timeout: float | None = None) -> HandshakeResult:
-        """Dial once: a TLS handshake (through :func:`~genesys_tls.connect.connect`) or, for a plain
+        """Dial once: a TLS handshake (through :func:`~genesys_tls.handshake.connect`) or, for a plain
         connection, one line sent and read back. Never raises for a failed handshake: see ``result.ok``.
 
         Raises:
@@ -760,7 +756,7 @@ class SimulatedClient:
         return connect(self.resolved, address=where, timeout=wait, check=False, **self.context_kwargs)
 
     async def connect_async(self, *, timeout: float | None = None) -> HandshakeResult:
-        """:meth:`connect` on asyncio (through :func:`~genesys_tls.connect.connect_async`)."""
+        """:meth:`connect` on asyncio (through :func:`~genesys_tls.handshake.connect_async`)."""
         wait = self.timeout if timeout is None else timeout
         where = self._dial()
         if self.mode is Mode.PLAIN:

@@ -10,7 +10,7 @@
 * ``genesys_server`` (factory): ``genesys_server("TServer", "secure")`` starts a
   :class:`~genesys_tls.harness.SimulatedServer` on an ephemeral loopback port and stops it at teardown.
 * ``genesys_client`` (factory): ``genesys_client("Client_client-host", server)`` dials once with the
-  connection's settings and returns the :class:`~genesys_tls.connect.HandshakeResult`.
+  connection's settings and returns the :class:`~genesys_tls.handshake.HandshakeResult`.
 
 Both factories take ``env=`` to use another environment, and pass other keywords to the harness. See
 ``docs/testing.md`` for a complete example. This module imports only pytest; the harness, the PKI and the
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .connect import HandshakeResult
+    from .handshake import HandshakeResult
     from .harness import SimulatedServer
     from .model import Environment
     from .pki import PKIFiles
@@ -76,7 +76,7 @@ def genesys_server(genesys_env: Environment) -> Iterator[Callable[..., Simulated
 @pytest.fixture
 def genesys_client(genesys_env: Environment) -> Callable[..., HandshakeResult]:
     """Factory: ``genesys_client(app, server, port_id=None, *, env=None, address=None, **kwargs)`` -> the
-    :class:`~genesys_tls.connect.HandshakeResult` of one dial (:func:`~genesys_tls.harness.run_client`).
+    :class:`~genesys_tls.handshake.HandshakeResult` of one dial (:func:`~genesys_tls.harness.run_client`).
     ``server`` is a server application name or a running :class:`~genesys_tls.harness.SimulatedServer`
     (then its port and address are used)."""
     from .harness import run_client

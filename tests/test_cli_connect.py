@@ -17,7 +17,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 
 from genesys_tls.cli import main
-from genesys_tls.connect import Server, connect
+from genesys_tls.handshake import Server, connect
 from genesys_tls.loaders import load
 from genesys_tls.pki import PKIFiles, build_pki
 from genesys_tls.resolve import resolve_client, resolve_server

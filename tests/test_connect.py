@@ -1,4 +1,4 @@
-"""Real handshakes on 127.0.0.1 (genesys_tls.connect): every mode and every failure category, both sides.
+"""Real handshakes on 127.0.0.1 (genesys_tls.handshake): every mode and every failure category, both sides.
 
 Each test builds an environment (YAML text) over a PKI made once per session with genesys_tls.pki, runs a
 :class:`Server` on an ephemeral port and connects to it with the client side of the same environment. The
@@ -22,7 +22,6 @@ import pytest
 import yaml
 from cryptography import x509
 
-from genesys_tls.connect import HandshakeResult, PeerIdentity, Server, classify, connect, connect_async, serve
 from genesys_tls.contexts import client_plan
 from genesys_tls.crl import CRLCache
 from genesys_tls.errors import (
@@ -32,6 +31,7 @@ from genesys_tls.errors import (
     LegacyProtocolWarning,
     TLSError,
 )
+from genesys_tls.handshake import HandshakeResult, PeerIdentity, Server, classify, connect, connect_async, serve
 from genesys_tls.loaders import loads
 from genesys_tls.model import Environment
 from genesys_tls.names import match_target_name

@@ -17,7 +17,6 @@ import pytest
 import yaml
 from cryptography import x509
 
-from genesys_tls.connect import Server, connect
 from genesys_tls.contexts import (
     NOT_AUTHENTICATED,
     ConnectionPlan,
@@ -30,6 +29,7 @@ from genesys_tls.contexts import (
     server_context,
 )
 from genesys_tls.errors import ConfigurationError, InsecureConfigurationWarning, LegacyProtocolWarning
+from genesys_tls.handshake import Server, connect
 from genesys_tls.loaders import loads
 from genesys_tls.model import Environment
 from genesys_tls.pki import CertificateAuthority
@@ -426,3 +426,20 @@ def test_a_name_python_cannot_send_is_a_configuration_error(root: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot be sent") as info:
         client_plan(client_of(env_of(root, connection="tls-target-name=.bad")))
     assert info.value.option == "tls-target-name" and info.value.level == "connection"
+
+
+def test_upgrade_port_without_tls_gets_a_server_context(root: Path) -> None:
+    """A Configuration Server auto-detect port (upgrade=1, no tls=1): its TLS side is built from the port's
+    certificate settings; mutual when tls-mutual=1. A plain port without upgrade is still refused."""
+    simple = server_context(server_of(env_of(root, port="upgrade=1")))
+    assert simple.verify_mode is ssl.CERT_NONE
+    mutual = server_context(server_of(env_of(root, port="upgrade=1;tls-mutual=1")))
+    assert mutual.verify_mode is ssl.CERT_REQUIRED
+    with pytest.raises(ConfigurationError, match="TLS is off"):
+        server_context(server_of(env_of(root, port="upgrade=0")))
+
+
+def test_cipher_list_with_a_nul_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        check_cipher_list("ECDHE\x00")
+    assert info.value.option == "cipher-list"

@@ -10,7 +10,7 @@ For each SERVER case (``validation_kind == "SERVER"``):
   ``trusted_certs``, ``tls-target-name-check=host`` and ``tls-target-name`` = ``expected_peer_name`` (no name
   check when the case has none), ``tls-crl`` = the case's CRLs when it has some; then
   :func:`genesys_tls.contexts.client_plan` (which builds :func:`~genesys_tls.contexts.client_context`) and
-  :func:`genesys_tls.connect.connect`, dialling 127.0.0.1 while checking the case's name;
+  :func:`genesys_tls.handshake.connect`, dialling 127.0.0.1 while checking the case's name;
 * the outcome (handshake ok -> ``SUCCESS``, else ``FAILURE``; a configuration the library refuses is a
   ``FAILURE`` too) is compared with ``expected_result``.
 
@@ -457,9 +457,9 @@ def client_environment(case: dict[str, Any], files: CaseFiles) -> Any:
 @cache
 def library_outcome(case_id: str) -> Outcome:
     """One real handshake: the library's client (``client_plan`` + ``connect``) against the case's server."""
-    from genesys_tls.connect import connect
     from genesys_tls.contexts import client_plan
     from genesys_tls.errors import GenesysTLSError
+    from genesys_tls.handshake import connect
     from genesys_tls.resolve import resolve_client
 
     case = CASES_BY_ID[case_id]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from genesys_tls.connect import HandshakeResult
 from genesys_tls.errors import Category
+from genesys_tls.handshake import HandshakeResult
 from genesys_tls.harness import PortMode, SimulatedServer
 from genesys_tls.loaders import loads
 from genesys_tls.model import Environment

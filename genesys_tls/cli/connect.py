@@ -11,7 +11,7 @@ from ._common import EXIT_FAILED, EXIT_OK, CLIError, emit_json, parse_address
 from .resolve import add_reading, resolve_from_args
 
 if TYPE_CHECKING:  # the CLI loads ssl only when a command that needs it runs
-    from ..connect import HandshakeResult
+    from ..handshake import HandshakeResult
 
 
 def add_tls_options(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +80,7 @@ def render(result: HandshakeResult, resolved: ResolvedSecurity) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..connect import connect
+    from ..handshake import connect
 
     if args.timeout <= 0:
         raise CLIError(f"--timeout {args.timeout}: expected a positive number of seconds")

@@ -14,7 +14,7 @@ from .connect import add_tls_options, mode_text
 from .resolve import add_reading
 
 if TYPE_CHECKING:  # the CLI loads ssl only when a command that needs it runs
-    from ..connect import HandshakeResult, Server
+    from ..handshake import HandshakeResult, Server
 
 _LOOPBACK = "127.0.0.1"
 
@@ -52,7 +52,7 @@ def render(result: HandshakeResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..connect import serve
+    from ..handshake import serve
 
     if args.count is not None and args.count < 1:
         raise CLIError(f"--count {args.count}: expected a positive number")

@@ -1,4 +1,4 @@
-"""The library's client (``genesys-tls connect`` and :func:`genesys_tls.connect.connect`) against
+"""The library's client (``genesys-tls connect`` and :func:`genesys_tls.handshake.connect`) against
 ``openssl s_server`` on 127.0.0.1, with a PKI made by the openssl command line.
 
 Each scenario runs twice: through the CLI (a subprocess, ``--address 127.0.0.1:PORT --json``) and through the
@@ -55,7 +55,7 @@ def run_client(way: str, env_file: Path, port_id: str, port: int) -> tuple[dict[
         assert result is not None, f"connect printed no JSON (exit {code}): {err}"
         return result, code
     import genesys_tls as gt
-    from genesys_tls.connect import connect
+    from genesys_tls.handshake import connect
 
     resolved = gt.resolve_client(gt.load(env_file), CLIENT_APP, SERVER_APP, port_id=port_id)
     return connect(resolved, address=f"{LOOPBACK}:{port}", timeout=10.0, check=False).to_dict(), None
@@ -301,7 +301,7 @@ def test_cipher_list_disagreement(way: str, tmp_path: Path, openssl: str, pki: I
 def test_library_raises_tlserror_with_the_category(tmp_path: Path, openssl: str, pki: InteropPKI) -> None:
     """``connect(check=True)`` raises :class:`genesys_tls.TLSError` carrying the category and the result."""
     import genesys_tls as gt
-    from genesys_tls.connect import connect
+    from genesys_tls.handshake import connect
 
     env_file = write_environment(tmp_path / "env.yaml", client_security=client_security(pki),
                                  connections={"secure": "tls-target-name-check=host"})
@@ -331,7 +331,7 @@ def test_sni_is_sent(tmp_path: Path, openssl: str, pki: InteropPKI) -> None:
     """s_server ``-servername tsrv-host`` with ``-cert2``: the client reaches the tsrv-host certificate through
     SNI even though it dials 127.0.0.1."""
     import genesys_tls as gt
-    from genesys_tls.connect import connect
+    from genesys_tls.handshake import connect
 
     env_file = write_environment(tmp_path / "env.yaml", client_security=client_security(pki),
                                  connections={"secure": "tls-target-name-check=host"})
@@ -345,14 +345,14 @@ def test_sni_is_sent(tmp_path: Path, openssl: str, pki: InteropPKI) -> None:
 
 
 def test_package_connect_stays_the_function(tmp_path: Path) -> None:
-    """``genesys_tls.connect`` (the lazy top-level name of the API plan) is the function even when the submodule
-    ``genesys_tls.connect`` was imported first (as the CLI and ``from genesys_tls.connect import Server`` do)."""
+    """``gt.connect`` (a lazy top-level name) is the function even when the module that defines it,
+    ``genesys_tls.handshake``, was imported first (as the CLI and ``from genesys_tls.handshake import Server`` do)."""
     import subprocess
     import sys
 
     code = (
         "import genesys_tls as gt\n"
-        "from genesys_tls.connect import Server\n"
+        "from genesys_tls.handshake import Server\n"
         "print(callable(gt.connect), type(gt.connect).__name__)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)

@@ -1,5 +1,5 @@
 """``openssl s_client`` against the library's server side: ``genesys-tls serve --count 1 --json`` (a subprocess;
-its port read from the stderr line ``listening on HOST:PORT``) and :class:`genesys_tls.connect.Server`.
+its port read from the stderr line ``listening on HOST:PORT``) and :class:`genesys_tls.handshake.Server`.
 
 s_client runs with ``-brief -no_ign_eof`` and stdin from /dev/null: it makes the handshake and ends. The outcome
 checked is what the server side reports (one handshake result of the contract), and, when the handshake
@@ -61,7 +61,7 @@ def serve_once(way: str, tmp_path: Path, openssl: str, client_args: list[str], *
         return results[0], code, client
 
     import genesys_tls as gt
-    from genesys_tls.connect import Server
+    from genesys_tls.handshake import Server
 
     resolved = gt.resolve_server(gt.load(env_file), SERVER_APP, "secure")
     with Server(resolved, host=LOOPBACK, port=0, count=1) as server:

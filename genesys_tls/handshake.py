@@ -14,7 +14,7 @@ that then closes the connection or sends nothing is a success.
 Example::
 
     import genesys_tls as gt
-    from genesys_tls.connect import Server, connect
+    from genesys_tls.handshake import Server, connect
 
     env = gt.load("environment.yaml")
     with Server(gt.resolve_server(env, "TServer", "secure")) as server:
@@ -31,10 +31,9 @@ import ipaddress
 import re
 import socket
 import ssl
-import sys
 import threading
 import time
-import types
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -121,7 +120,11 @@ class PeerIdentity:
         if not der:
             return None
         try:
-            return cls.from_certificate(x509.load_der_x509_certificate(der))
+            with warnings.catch_warnings():
+                # cryptography warns (and will later refuse) on RFC 5280 violations such as serial 0; the
+                # handshake already succeeded, so the identity is best effort and never breaks a result.
+                warnings.simplefilter("ignore")
+                return cls.from_certificate(x509.load_der_x509_certificate(der))
         except ValueError:
             return None
 
@@ -839,29 +842,3 @@ def serve(
     finally:
         server.close()
     return list(server.results)
-
-
-class _PackageKeepingConnect(types.ModuleType):
-    """The type of the ``genesys_tls`` package once this module is imported: see :func:`_keep_connect`."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name == "connect" and isinstance(value, types.ModuleType) and value.__name__ == __name__:
-            value = connect
-        super().__setattr__(name, value)
-
-
-def _keep_connect() -> None:
-    """Keep ``genesys_tls.connect`` the function (the API plan's lazy top-level name).
-
-    The plan names both this submodule and the function ``genesys_tls.connect``. Right after importing a
-    submodule, Python sets it as an attribute of its package, which would hide the function for everyone
-    who imported ``genesys_tls.connect.Server`` first (the CLI, the harness). Workaround, to move to
-    ``genesys_tls/__init__.py``: the package keeps the function. ``from genesys_tls.connect import X``
-    is unaffected (it reads ``sys.modules``).
-    """
-    package = sys.modules.get(__name__.rpartition(".")[0])
-    if package is not None and type(package) is types.ModuleType:
-        package.__class__ = _PackageKeepingConnect
-
-
-_keep_connect()
