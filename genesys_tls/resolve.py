@@ -391,6 +391,17 @@ class _Resolver:
         return out
 
 
+def _mode(opts: Mapping[str, ResolvedOption], side: Side) -> Mode:
+    """The contract's mode, checked in order: plain, encryption-only (client side), mutual, simple."""
+    if not opts["tls"].as_bool():
+        return Mode.PLAIN
+    if side is Side.CLIENT and opts["client-auth"].normalized == "0":
+        return Mode.ENCRYPTION_ONLY
+    if opts["tls-mutual"].as_bool():
+        return Mode.MUTUAL
+    return Mode.SIMPLE
+
+
 def _finish(
     options: dict[str, ResolvedOption],
 ) -> Mapping[str, ResolvedOption]:
@@ -445,12 +456,7 @@ def resolve_server(
         else:
             options[name] = r.generic(name)
     opts = _finish(options)
-    if not opts["tls"].as_bool():
-        mode = Mode.PLAIN
-    elif opts["tls-mutual"].as_bool():
-        mode = Mode.MUTUAL
-    else:
-        mode = Mode.SIMPLE
+    mode = _mode(opts, Side.SERVER)
     notes = []
     if reading is Reading.PSDK and opts["tls"].source not in (Source.PORT, Source.DEFAULT):
         notes.append(
@@ -556,18 +562,12 @@ def resolve_client(
         else:
             options[name] = r.generic(name)
     opts = _finish(options)
-    if not opts["tls"].as_bool():
-        mode = Mode.PLAIN
-    elif opts["client-auth"].normalized == "0":
-        mode = Mode.ENCRYPTION_ONLY
+    mode = _mode(opts, Side.CLIENT)
+    if mode is Mode.ENCRYPTION_ONLY:
         notes.append(
             "encryption only (client-auth=0): the client does NOT authenticate the server; the link is "
             "encrypted but open to a man in the middle"
         )
-    elif opts["tls-mutual"].as_bool():
-        mode = Mode.MUTUAL
-    else:
-        mode = Mode.SIMPLE
     client_host = env.host_of(client)
     return ResolvedSecurity(
         side=Side.CLIENT,
