@@ -11,7 +11,6 @@ import ssl
 import stat
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -212,10 +211,6 @@ def umask_022() -> Iterator[None]:
 # --- build_pki: files, certificates, CRLs, environment ------------------------------------------------
 
 
-def test_build_pki_is_fast(tmp_path: Path) -> None:
-    start = time.perf_counter()
-    build_pki(tmp_path)
-    assert time.perf_counter() - start < 1.0
 
 
 def test_layout(pki: PKIFiles) -> None:
