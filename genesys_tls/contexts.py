@@ -102,7 +102,6 @@ _PROTOCOLS: dict[str, tuple[ssl.TLSVersion, ssl.TLSVersion | None]] = {
     "TLSv12": (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
     "TLSv13": (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3),
 }
-_PROTOCOL_VALID = ("", "SSLv23", "TLSv11", "TLSv12", "TLSv13")
 
 
 # --------------------------------------------------------------------------------------------- protocols
@@ -149,7 +148,7 @@ def protocol_bounds(
                 "8.5.100.16+ rejects it (opt into legacy protocols explicitly to allow it)",
                 option="sec-protocol",
                 value=sec_protocol_canonical,
-                valid=_PROTOCOL_VALID,
+                valid=CATALOGUE["sec-protocol"].valid_text(),
             )
         warnings.warn(
             "sec-protocol=TLSv1: TLS 1.0 is allowed as the floor because legacy protocols were opted into; "

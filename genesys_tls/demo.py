@@ -337,7 +337,13 @@ def _folder(keep: str | os.PathLike[str] | None) -> Iterator[Path]:
             f"{root} is not an empty folder; the demo keeps its PKI in a new or empty one",
             file=str(root), option="keep", valid="a new or empty directory",
         )
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot make the demo folder {root}: {error.strerror or error}",
+            file=str(error.filename or root), option="keep", valid="a new or empty directory",
+        ) from None
     yield root
 
 
@@ -399,9 +405,15 @@ def run_demo(
     started = time.perf_counter()
     results: list[ScenarioResult] = []
     with _folder(keep) as root:
-        build_pki(root, ("tsrv-host", "client-host"), key_type=key_type)
         env_path = root / DEMO_FILE
-        env_path.write_text(DEMO_ENVIRONMENT, encoding="utf-8")
+        try:
+            build_pki(root, ("tsrv-host", "client-host"), key_type=key_type)
+            env_path.write_text(DEMO_ENVIRONMENT, encoding="utf-8")
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot write the demo PKI in {root}: {error.strerror or error}",
+                file=str(error.filename or root), option="keep",
+            ) from None
         env = loads(DEMO_ENVIRONMENT, source=env_path, base_dir=root.resolve())
         with warnings.catch_warnings():
             # encryption-only warns when its context is built; the table says it plainly instead.

@@ -214,11 +214,27 @@ def _mapping_of(ctx: _Ctx, value: Any, what: str, obj: str | None, level: str | 
     return value
 
 
+#: What every PEM private key block (clear or encrypted) holds; a value with it is key text, never shown.
+_KEY_MARKER = "PRIVATE KEY-----"
+
+
+def _refuse_key_text(ctx: _Ctx, value: str, *, obj: str, level: str, option: str) -> None:
+    """A private key pasted where a path belongs: refused, and the value is not echoed anywhere."""
+    if _KEY_MARKER in value.upper():
+        raise ctx.error(
+            "the value holds PEM private key text, not a file path (the value is not shown; put the key in a "
+            "file and give its path)",
+            object=obj, level=level, option=option, valid="a file path",
+        )
+
+
 def _scalar_text(ctx: _Ctx, value: Any, *, obj: str, level: str, option: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        _refuse_key_text(ctx, value, obj=obj, level=level, option=option)
     if isinstance(value, int | float | str):
         return str(value)
     raise ctx.error(
@@ -261,6 +277,7 @@ def _transport_text(ctx: _Ctx, value: Any, obj: str, level: str) -> str:
             f"transport must be a string like 'tls=1;tls-mutual=1', not {_kind(value)}",
             object=obj, level=level, option="transport", value=value, valid="name=value;name=value",
         )
+    _refuse_key_text(ctx, value, obj=obj, level=level, option="transport")
     return value
 
 
@@ -440,6 +457,10 @@ def load_component_config(
         ) from None
     app_name = name or p.stem
     sections = {s: dict(parser.items(s, raw=True)) for s in parser.sections()}
+    for section, options in sections.items():
+        for option, value in options.items():
+            _refuse_key_text(_Ctx(str(p)), value, obj=app_name, level=f"application-options [{section}]",
+                             option=option)
     app = Application(app_name, type=type or _CFG_TYPES.get(p.stem.lower(), ""), options=sections)
     return Environment({}, {app_name: app}, source=p, base_dir=p.resolve().parent)
 

@@ -1010,6 +1010,8 @@ def pki_init(
         ConfigurationError: ``directory`` already holds an ``environment.yaml`` or is not a folder; a host
             name is empty, malformed or repeated; an unknown key type; the files could not be written.
     """
+    if not os.fspath(directory).strip():
+        raise ConfigurationError("the PKI directory is empty", value="", valid="a new or empty directory")
     root = Path(directory)
     hosts_names = _check_names(DEFAULT_NAMES if names is None else names)
     kind = KeyType.parse(key_type)

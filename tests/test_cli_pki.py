@@ -84,3 +84,9 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "pki init DIR" in err
     code, _, err = run(capsys, "pki", "init")
     assert code == 2 and "DIR" in err
+
+
+def test_pki_init_refuses_an_empty_directory_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pki", "init", ""]) == 2
+    err = capsys.readouterr().err
+    assert "directory is empty" in err and "Traceback" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,19 @@ def parse_address(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise CLIError(f"--address {text!r}: expected HOST:PORT")
     return host.strip("[]"), int(port)
+
+
+#: the longest ``--timeout`` accepted (socket timeouts overflow far above it)
+MAX_TIMEOUT = 86400.0
+
+
+def check_timeout(seconds: float) -> float:
+    """A ``--timeout`` value: finite, more than 0 and at most :data:`MAX_TIMEOUT` (``nan``/``inf`` refused)."""
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
+        raise CLIError(
+            f"--timeout {seconds}: expected a positive number of seconds, at most {MAX_TIMEOUT:g}"
+        )
+    return seconds
 
 
 def reject_missing(obj: object, what: str) -> None:

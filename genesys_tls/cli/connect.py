@@ -7,7 +7,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from ..resolve import Mode, ResolvedSecurity
-from ._common import EXIT_FAILED, EXIT_OK, CLIError, emit_json, parse_address
+from ._common import EXIT_FAILED, EXIT_OK, check_timeout, emit_json, parse_address
 from .resolve import add_reading, resolve_from_args
 
 if TYPE_CHECKING:  # the CLI loads ssl only when a command that needs it runs
@@ -82,8 +82,7 @@ def render(result: HandshakeResult, resolved: ResolvedSecurity) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..handshake import connect
 
-    if args.timeout <= 0:
-        raise CLIError(f"--timeout {args.timeout}: expected a positive number of seconds")
+    check_timeout(args.timeout)
     address = parse_address(args.address) if args.address else None
     resolved = resolve_from_args(args.env, args)
     with warnings.catch_warnings():

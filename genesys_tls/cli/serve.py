@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 
 from ..errors import GenesysTLSError
 from ..resolve import resolve_server
-from ._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CLIError, emit_json, fail, load_env, parse_address
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CLIError,
+    check_timeout,
+    emit_json,
+    fail,
+    load_env,
+    parse_address,
+)
 from .connect import add_tls_options, mode_text
 from .resolve import add_reading
 
@@ -56,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.count is not None and args.count < 1:
         raise CLIError(f"--count {args.count}: expected a positive number")
-    if args.timeout <= 0:
-        raise CLIError(f"--timeout {args.timeout}: expected a positive number of seconds")
+    check_timeout(args.timeout)
     env = load_env(args.env)
     resolved = resolve_server(
         env, args.app, args.port, reading=args.reading, legacy_protocols=args.legacy_protocols
