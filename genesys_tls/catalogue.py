@@ -19,10 +19,13 @@ import attrs
 from .errors import ConfigurationError
 
 __all__ = [
+    "BOOLEAN_CANONICAL",
     "CATALOGUE",
     "CERTIFICATE_GROUP",
+    "FILE_PROVIDER",
     "OTHER_TRANSPORT_PARAMETERS",
     "SECURITY_SECTION",
+    "TARGET_NAME_CHECK_ON",
     "Kind",
     "Level",
     "Option",
@@ -83,6 +86,13 @@ class Kind(enum.StrEnum):
 
 ALL_LEVELS = frozenset(Level)
 APP_HOST = frozenset({Level.APPLICATION_OPTIONS, Level.APPLICATION_ANNEX, Level.HOST_ANNEX})
+
+#: The canonical boolean values (native components document only these; the PSDK reads more spellings).
+BOOLEAN_CANONICAL = ("1", "0")
+#: The ``tls-target-name-check`` value that turns the check on.
+TARGET_NAME_CHECK_ON = "host"
+#: The ``provider`` whose certificate values are PEM files: the only one genesys_tls can read.
+FILE_PROVIDER = "PEM"
 
 #: PSDK ``ConfigurationUtil.isTrue`` / ``isFalse`` spellings (compared case-insensitively).
 _TRUE = ("1", "on", "yes", "true")
@@ -158,7 +168,7 @@ class Option:
     def valid_values(self) -> tuple[str, ...]:
         """The spellings that are valid, for messages and docs (empty for free-form kinds)."""
         if self.kind is Kind.BOOLEAN:
-            return ("1", "0", *(v for v in (*_TRUE, *_FALSE) if v not in ("1", "0")))
+            return (*BOOLEAN_CANONICAL, *(v for v in (*_TRUE, *_FALSE) if v not in BOOLEAN_CANONICAL))
         return self.values
 
     def valid_text(self) -> str:
@@ -384,9 +394,9 @@ _OPTIONS: tuple[Option, ...] = (
         Kind.CHOICE,
         Side.BOTH,
         ALL_LEVELS,
-        "PEM",
+        FILE_PROVIDER,
         "Platform SDK security provider / keystore type (not case-sensitive).",
-        values=("PEM", "MSCAPI", "PKCS11", "JKS"),
+        values=(FILE_PROVIDER, "MSCAPI", "PKCS11", "JKS"),
         group=True,
         psdk_only=True,
         source="PSDK Using and Configuring Security Providers",
@@ -418,7 +428,7 @@ _OPTIONS: tuple[Option, ...] = (
         frozenset({Level.CONNECTION, *APP_HOST}),
         "no",
         "host = the client checks the server certificate's SAN/CN against the expected name.",
-        values=("no", "host"),
+        values=("no", TARGET_NAME_CHECK_ON),
         source="SDG TLS SNI Extension Support; Check for Certificate-Host Matching",
     ),
     Option(

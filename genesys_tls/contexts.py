@@ -56,7 +56,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
-from .catalogue import CATALOGUE, Side
+from .catalogue import CATALOGUE, FILE_PROVIDER, Side
 from .crl import CheckedCRLs, CRLCache, check_crls, default_cache, load_crls
 from .errors import Category, ConfigurationError, InsecureConfigurationWarning, LegacyProtocolWarning, TLSError
 from .resolve import Mode, ResolvedSecurity
@@ -609,10 +609,10 @@ def _check_crl_mode(crl_check: str) -> None:
 def _check_provider(resolved: ResolvedSecurity) -> list[str]:
     notes = []
     provider = resolved["provider"].normalized
-    if provider not in (None, "PEM"):
+    if not resolved.uses_pem_files:
         raise _config_error(
             f"provider {provider} is not supported: genesys_tls builds contexts from PEM files only",
-            resolved, "provider", value=resolved["provider"].value, valid="PEM",
+            resolved, "provider", value=resolved["provider"].value, valid=FILE_PROVIDER,
         )
     if resolved["fips140-enabled"].as_bool():
         text = (
@@ -723,7 +723,7 @@ def _build_client(
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.hostname_checks_common_name = True  # Genesys accepts CN-only certificates
     encryption_only = resolved.mode is Mode.ENCRYPTION_ONLY
-    name_check = resolved["tls-target-name-check"].normalized == "host"
+    name_check = resolved.checks_target_name
     notes += _apply_protocols(ctx, resolved)
     own = _load_own_certificate(ctx, resolved, secret)
     if resolved["tls-mutual"].as_bool() and not own:
@@ -961,7 +961,7 @@ def client_plan(
             )
         dial_host, dial_port = target.dial_host, target.port
     encryption_only = resolved.mode is Mode.ENCRYPTION_ONLY
-    name_check = resolved["tls-target-name-check"].normalized == "host" and not encryption_only
+    name_check = resolved.checks_target_name and not encryption_only
     server_hostname = resolved.expected_name or None
     if server_hostname is not None:
         try:  # what wrap_socket will do with the name, before anything is dialled

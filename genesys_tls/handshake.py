@@ -362,7 +362,7 @@ def _plan_checks(resolved: ResolvedSecurity) -> tuple[str, ...]:
     if resolved.mode is Mode.ENCRYPTION_ONLY:
         return ()
     checks = ["chain"]
-    if resolved["tls-target-name-check"].normalized == "host":
+    if resolved.checks_target_name:
         checks.append("target-name")
     if resolved["tls-crl"].value:
         checks.append("crl")

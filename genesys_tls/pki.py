@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .catalogue import SECURITY_SECTION, option
+from .catalogue import SECURITY_SECTION, TARGET_NAME_CHECK_ON, option
 from .errors import ConfigurationError
 from .transport import format_transport
 
@@ -852,7 +852,7 @@ def _environment(names: Sequence[str], hosts: Mapping[str, tuple[str, str]], ca:
                 {
                     "server": server,
                     "port-id": port,
-                    "transport": format_transport({target_name_check: "host"}),
+                    "transport": format_transport({target_name_check: TARGET_NAME_CHECK_ON}),
                 }
                 for port in ("secure", "mutual")
             ],

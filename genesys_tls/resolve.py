@@ -28,8 +28,11 @@ from typing import Any
 import attrs
 
 from .catalogue import (
+    BOOLEAN_CANONICAL,
     CATALOGUE,
     CERTIFICATE_GROUP,
+    FILE_PROVIDER,
+    TARGET_NAME_CHECK_ON,
     Kind,
     Option,
     Side,
@@ -127,7 +130,7 @@ class ResolvedOption:
 
     def as_bool(self) -> bool:
         """The value of a boolean option (``False`` when unset)."""
-        return self.normalized == "1"
+        return self.normalized == BOOLEAN_CANONICAL[0]
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON shape (plus ``group-level`` and ``via`` where they apply)."""
@@ -230,6 +233,16 @@ class ResolvedSecurity:
         if self.side is Side.CLIENT:
             return self.mode in (Mode.SIMPLE, Mode.MUTUAL)
         return self.mode is Mode.MUTUAL
+
+    @property
+    def checks_target_name(self) -> bool:
+        """Client: ``tls-target-name-check=host`` (the server certificate must match :attr:`expected_name`)."""
+        return self["tls-target-name-check"].normalized == TARGET_NAME_CHECK_ON
+
+    @property
+    def uses_pem_files(self) -> bool:
+        """Whether the certificate group names PEM files (``provider`` unset or ``PEM``), not a keystore."""
+        return self["provider"].normalized in (None, FILE_PROVIDER)
 
     @property
     def expected_name(self) -> str | None:
@@ -395,7 +408,7 @@ def _mode(opts: Mapping[str, ResolvedOption], side: Side) -> Mode:
     """The contract's mode, checked in order: plain, encryption-only (client side), mutual, simple."""
     if not opts["tls"].as_bool():
         return Mode.PLAIN
-    if side is Side.CLIENT and opts["client-auth"].normalized == "0":
+    if side is Side.CLIENT and not opts["client-auth"].as_bool():
         return Mode.ENCRYPTION_ONLY
     if opts["tls-mutual"].as_bool():
         return Mode.MUTUAL

@@ -35,8 +35,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 
 from ..catalogue import (
+    BOOLEAN_CANONICAL,
     CATALOGUE,
     CERTIFICATE_GROUP,
+    FILE_PROVIDER,
     OTHER_TRANSPORT_PARAMETERS,
     Kind,
     Level,
@@ -991,7 +993,7 @@ def _check_value(ctx: LintContext, layer: _Layer, opt: Option, value: str) -> st
             )
         )
         return None
-    if opt.kind is Kind.BOOLEAN and value not in ("0", "1"):
+    if opt.kind is Kind.BOOLEAN and value not in BOOLEAN_CANONICAL:
         ctx.emit(
             R["GT112"].finding(
                 layer.object,
@@ -1074,8 +1076,7 @@ def _check_ciphers(ctx: LintContext, layer: _Layer, value: str) -> None:
 
 
 def _check_files(ctx: LintContext, layer: _Layer, valid: Mapping[str, str]) -> None:
-    provider = valid.get("provider", CATALOGUE["provider"].default or "PEM")
-    pem = provider == "PEM"
+    pem = valid.get("provider", FILE_PROVIDER) == FILE_PROVIDER
     certs: list[x509.Certificate] | None = None
     for name in ("certificate", "trusted-ca"):
         value = valid.get(name)
@@ -1126,7 +1127,7 @@ def _check_crl_trust_here(
     the same pair adds no second finding.
     """
     ca_value = valid.get("trusted-ca")
-    if ca_value is None or is_thumbprint(ca_value) or valid.get("provider", "PEM") != "PEM":
+    if ca_value is None or is_thumbprint(ca_value) or valid.get("provider", FILE_PROVIDER) != FILE_PROVIDER:
         return
     ca_path = _path_values(ctx, CATALOGUE["trusted-ca"], ca_value)[0]
     trusted = ctx.files.certificates(ca_path).value
@@ -1286,7 +1287,7 @@ def _side(ctx: LintContext, res: ResolvedSecurity) -> _Side:
         trusted: tuple[x509.Certificate, ...] | None = None
         trusted_key: str | None = None
         thumbprint = False
-        pem = res["provider"].normalized in (None, "PEM")
+        pem = res.uses_pem_files
         cert_value = res["certificate"].value
         if cert_value and is_thumbprint(cert_value):
             thumbprint = True
@@ -1358,7 +1359,7 @@ def _check_key(ctx: LintContext, res: ResolvedSecurity) -> None:
     cert = res["certificate"]
     if not cert.value or res["certificate-key"].value or is_thumbprint(cert.value):
         return
-    if res["provider"].normalized not in (None, "PEM"):
+    if not res.uses_pem_files:
         return
     first = res.paths("certificate")[0]
     if ctx.files.certificates(first).value and ctx.files.holds_private_key(first):
@@ -1669,7 +1670,7 @@ def _certifi(ctx: LintContext) -> tuple[x509.Certificate, ...] | None:
 
 
 def _check_name_check(ctx: LintContext, res: ResolvedSecurity) -> None:
-    if res["tls-target-name-check"].normalized == "host":
+    if res.checks_target_name:
         return
     obj, level = _where(res, "tls-target-name-check")
     if level is None:
@@ -1714,7 +1715,7 @@ def _check_chain(
 def _check_name(
     ctx: LintContext, res: ResolvedSecurity, chain: Sequence[x509.Certificate], chain_key: tuple[str, ...]
 ) -> None:
-    if res["tls-target-name-check"].normalized != "host":
+    if not res.checks_target_name:
         return
     expected = res.expected_name
     if not expected:
