@@ -190,6 +190,7 @@ class ResolvedSecurity:
         mode: ``plain``, ``encryption-only``, ``mutual`` or ``simple``.
         target: the server end (client side only).
         port_id: the listening port (server side only).
+        port_number: its TCP port number when configured (server side only).
         host: the application's own Host name.
         windows: the application's Host is a Windows host.
         base_dir: the folder relative file paths are relative to.
@@ -205,6 +206,7 @@ class ResolvedSecurity:
     mode: Mode
     target: Target | None = None
     port_id: str | None = None
+    port_number: int | None = None
     host: str | None = None
     windows: bool = False
     base_dir: Path | None = None
@@ -483,6 +485,7 @@ def resolve_server(
         options=opts,
         mode=mode,
         port_id=port.id,
+        port_number=port.number,
         host=host.name if host else None,
         windows=r.windows,
         base_dir=env.base_dir,

@@ -90,6 +90,7 @@ def test_case_02_port_beats_application() -> None:
     assert (res["tls-mutual"].value, res["tls-mutual"].source) == ("0", Source.PORT)
     assert res["tls-mutual"].shadowed[0].source is Source.APPLICATION_OPTIONS
     assert res.mode is gt.Mode.SIMPLE
+    assert (res.port_id, res.port_number) == ("secure", 7001)
 
 
 def test_case_03_certificate_group_from_application_host_ignored() -> None:

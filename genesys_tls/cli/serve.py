@@ -71,12 +71,8 @@ def run(args: argparse.Namespace) -> int:
     resolved = resolve_server(
         env, args.app, args.port, reading=args.reading, legacy_protocols=args.legacy_protocols
     )
-    if args.address:
-        address = parse_address(args.address)
-    else:
-        # ResolvedSecurity does not carry the port number: read it from the environment.
-        number = env.application(args.app).port(args.port).number
-        address = (_LOOPBACK, number or 0)
+    # Where to listen: --address, else loopback on the port's configured number (0: any free port).
+    address = parse_address(args.address) if args.address else (_LOOPBACK, resolved.port_number or 0)
     results: list[HandshakeResult] = []
 
     def on_result(result: HandshakeResult) -> None:
