@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterator, Mapping
+from typing import TypeAlias
 
 import attrs
 
@@ -487,6 +488,47 @@ CATALOGUE: Mapping[str, Option] = {o.name: o for o in _OPTIONS}
 
 #: The certificate group: taken whole from the first level that sets any member (PSDK C1).
 CERTIFICATE_GROUP: tuple[str, ...] = tuple(o.name for o in _OPTIONS if o.group)
+
+#: A protocol version as ``(major, minor)``: ``(1, 2)`` is TLS 1.2.
+ProtocolVersion: TypeAlias = tuple[int, int]
+#: ``(minimum, maximum)``; a maximum of ``None`` is the newest version available.
+ProtocolRange: TypeAlias = tuple[ProtocolVersion, ProtocolVersion | None]
+
+#: canonical ``sec-protocol`` value -> the protocol range it allows (``TLSv1`` only with the legacy opt-in).
+PROTOCOL_RANGES: Mapping[str, ProtocolRange] = {
+    "": ((1, 2), None),
+    "SSLv23": ((1, 1), None),
+    "TLSv11": ((1, 1), (1, 1)),
+    "TLSv12": ((1, 2), (1, 2)),
+    "TLSv13": ((1, 3), (1, 3)),
+    "TLSv1": ((1, 0), None),
+}
+
+
+def protocol_range(value: str | None, *, legacy: bool = False) -> ProtocolRange:
+    """The protocol range of a ``sec-protocol`` value (any spelling the catalogue accepts).
+
+    Raises:
+        ConfigurationError: ``SSLv2``, ``SSLv3``, ``TLSv1`` without ``legacy``, or an unknown value.
+
+    Example:
+        >>> protocol_range("TLSv1.2")
+        ((1, 2), (1, 2))
+        >>> protocol_range(None)
+        ((1, 2), None)
+    """
+    text = value or ""
+    canonical = text if text in PROTOCOL_RANGES else CATALOGUE["sec-protocol"].check(text, legacy_protocols=legacy)
+    if canonical == "TLSv1" and not legacy:
+        raise ConfigurationError(
+            f"sec-protocol=TLSv1 is refused: {CATALOGUE['sec-protocol'].legacy['TLSv1']} (opt into legacy "
+            "protocols explicitly to allow it)",
+            option="sec-protocol",
+            value=value,
+            valid=CATALOGUE["sec-protocol"].valid_text(),
+        )
+    return PROTOCOL_RANGES[canonical]
+
 
 #: Transport parameters that are not TLS options but are known (not reported as unknown keys).
 OTHER_TRANSPORT_PARAMETERS: Mapping[str, str] = {

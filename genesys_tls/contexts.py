@@ -56,10 +56,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
-from .catalogue import CATALOGUE, FILE_PROVIDER, Side
+from .catalogue import FILE_PROVIDER, ProtocolVersion, Side, protocol_range
 from .crl import CheckedCRLs, CRLCache, check_crls, default_cache, load_crls
 from .errors import Category, ConfigurationError, InsecureConfigurationWarning, LegacyProtocolWarning, TLSError
-from .resolve import Mode, ResolvedSecurity
+from .resolved import NOT_AUTHENTICATED, Check, CRLScope, Mode, ResolvedSecurity
 
 __all__ = [
     "NOT_AUTHENTICATED",
@@ -83,11 +83,6 @@ PasswordCallback: TypeAlias = Callable[[], str | bytes]
 #: Which certificates are checked against ``tls-crl``: the peer's leaf only, or its whole chain.
 CRLCheck: TypeAlias = Literal["leaf", "chain"]
 
-#: The statement every encryption-only result carries.
-NOT_AUTHENTICATED = (
-    "encryption only (client-auth=0): the server is NOT authenticated; the link is encrypted but anyone "
-    "in the middle can read it"
-)
 
 #: Python's own security level (``ssl.SSLContext`` sets ``@SECLEVEL=2``), kept when ``cipher-list`` is set.
 _SECLEVEL = 2
@@ -95,12 +90,12 @@ _SECLEVEL = 2
 #: MAC suites those versions need (Python's current default removes them).
 _LEGACY_CIPHERS = "DEFAULT:!aNULL:!eNULL:!MD5:!3DES:!DES:!RC4:!IDEA:!SEED:!aDSS:!SRP:!PSK"
 
-_PROTOCOLS: dict[str, tuple[ssl.TLSVersion, ssl.TLSVersion | None]] = {
-    "": (ssl.TLSVersion.TLSv1_2, None),
-    "SSLv23": (ssl.TLSVersion.TLSv1_1, None),
-    "TLSv11": (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1),
-    "TLSv12": (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
-    "TLSv13": (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3),
+#: The one place protocol versions become :class:`ssl.TLSVersion` (the ranges are catalogue data).
+_TLS_VERSIONS: dict[ProtocolVersion, ssl.TLSVersion] = {
+    (1, 0): ssl.TLSVersion.TLSv1,
+    (1, 1): ssl.TLSVersion.TLSv1_1,
+    (1, 2): ssl.TLSVersion.TLSv1_2,
+    (1, 3): ssl.TLSVersion.TLSv1_3,
 }
 
 
@@ -138,26 +133,15 @@ def protocol_bounds(
         >>> protocol_bounds("SSLv23")
         (<TLSVersion.TLSv1_1: 770>, None)
     """
-    value = sec_protocol_canonical or ""
-    if value not in _PROTOCOLS and value != "TLSv1":
-        value = CATALOGUE["sec-protocol"].check(value, legacy_protocols=legacy)
-    if value == "TLSv1":
-        if not legacy:
-            raise ConfigurationError(
-                "sec-protocol=TLSv1 is refused: TLS 1.0 is deprecated (RFC 8996) and Security Pack "
-                "8.5.100.16+ rejects it (opt into legacy protocols explicitly to allow it)",
-                option="sec-protocol",
-                value=sec_protocol_canonical,
-                valid=CATALOGUE["sec-protocol"].valid_text(),
-            )
+    minimum, maximum = protocol_range(sec_protocol_canonical, legacy=legacy)
+    if minimum < (1, 1):
         warnings.warn(
             "sec-protocol=TLSv1: TLS 1.0 is allowed as the floor because legacy protocols were opted into; "
             "OpenSSL security level 0 is used so that TLS 1.0 can be negotiated at all",
             LegacyProtocolWarning,
             stacklevel=2,
         )
-        return ssl.TLSVersion.TLSv1, None
-    return _PROTOCOLS[value]
+    return _TLS_VERSIONS[minimum], _TLS_VERSIONS[maximum] if maximum is not None else None
 
 
 def check_cipher_list(value: str) -> None:
@@ -463,8 +447,8 @@ def _load_own_certificate(
     password: PasswordCallback | None,
 ) -> tuple[x509.Certificate, ...]:
     """Load ``certificate`` (+ ``certificate-key``) into ``ctx``; the chain loaded (empty when none set)."""
-    cert_paths = resolved.paths("certificate")
-    key_path = resolved.path("certificate-key")
+    cert_paths = resolved.certificate_paths
+    key_path = resolved.key_path
     if not cert_paths:
         if key_path is not None:
             raise _config_error(
@@ -512,7 +496,7 @@ def _read_file_located(path: Path, resolved: ResolvedSecurity, option: str) -> b
 
 def _load_trust(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> tuple[x509.Certificate, ...] | None:
     """Load ``trusted-ca``; the CAs loaded, or ``None`` when it is not set."""
-    path = resolved.path("trusted-ca")
+    path = resolved.trusted_ca_path
     if path is None:
         return None
     cas = load_certificates(path, resolved=resolved, option="trusted-ca")
@@ -538,7 +522,7 @@ def _load_crl(
     cache: CRLCache | None,
 ) -> tuple[bool, tuple[str, ...]]:
     """Load ``tls-crl`` (checked through the CRL cache) and set the CRL flags; (loaded, warnings)."""
-    path = resolved.path("tls-crl")
+    path = resolved.crl_path
     if path is None:
         return False, ()
     # CRLs may be signed by the trusted CAs or by the intermediates of our own chain (same PKI in practice).
@@ -553,7 +537,8 @@ def _load_crl(
             raise
         pem_path, notes = _crls_of_issuing_cas(path, signers, exc, resolved)
     ctx.load_verify_locations(cafile=str(pem_path))
-    ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN if crl_check == "chain" else ssl.VERIFY_CRL_CHECK_LEAF
+    scope = CRLScope.parse(crl_check)
+    ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN if scope is CRLScope.CHAIN else ssl.VERIFY_CRL_CHECK_LEAF
     return True, notes
 
 
@@ -602,19 +587,18 @@ def _crls_of_issuing_cas(
 
 
 def _check_crl_mode(crl_check: str) -> None:
-    if crl_check not in ("leaf", "chain"):
-        raise ConfigurationError("unknown CRL check", option="crl-check", value=str(crl_check), valid=("leaf", "chain"))
+    CRLScope.parse(crl_check)
 
 
 def _check_provider(resolved: ResolvedSecurity) -> list[str]:
     notes = []
-    provider = resolved["provider"].normalized
+    provider = resolved.provider
     if not resolved.uses_pem_files:
         raise _config_error(
             f"provider {provider} is not supported: genesys_tls builds contexts from PEM files only",
             resolved, "provider", value=resolved["provider"].value, valid=FILE_PROVIDER,
         )
-    if resolved["fips140-enabled"].as_bool():
+    if resolved.fips140:
         text = (
             "fips140-enabled=1 is not enforced: genesys_tls uses the default OpenSSL provider, not a FIPS 140 "
             "module"
@@ -627,9 +611,9 @@ def _check_provider(resolved: ResolvedSecurity) -> list[str]:
 def _apply_protocols(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> list[str]:
     """``sec-protocol`` and ``cipher-list`` (they interact through the security level); returns warnings."""
     notes: list[str] = []
-    opt = resolved["sec-protocol"]
+    sec_protocol = resolved.sec_protocol
     try:
-        minimum, maximum = protocol_bounds(opt.normalized, legacy=resolved.legacy_protocols)
+        minimum, maximum = protocol_bounds(sec_protocol, legacy=resolved.legacy_protocols)
     except ConfigurationError as exc:
         raise _located(exc, resolved, "sec-protocol") from None
     legacy_floor = minimum < ssl.TLSVersion.TLSv1_2
@@ -650,14 +634,14 @@ def _apply_protocols(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> list[st
     if lower_level:
         version = "TLS 1.0" if minimum is ssl.TLSVersion.TLSv1 else "TLS 1.1"
         text = (
-            f"sec-protocol={opt.normalized}: {version} is deprecated (RFC 8996); OpenSSL security level 0 is "
+            f"sec-protocol={sec_protocol}: {version} is deprecated (RFC 8996); OpenSSL security level 0 is "
             "used because OpenSSL 3 refuses TLS 1.0/1.1 at level 1 and above (weak keys and SHA-1 are then "
             "accepted too)"
         )
         if maximum is not None:  # TLSv1 already warned in protocol_bounds
             warnings.warn(text, LegacyProtocolWarning, stacklevel=4)
         notes.append(text)
-    ciphers = resolved["cipher-list"].value
+    ciphers = resolved.cipher_list
     level = 0 if lower_level else _SECLEVEL
     if ciphers:
         spec = ciphers if "@SECLEVEL" in ciphers.upper() else f"{ciphers}:@SECLEVEL={level}"
@@ -682,7 +666,7 @@ def _apply_protocols(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> list[st
         _set_ciphers(ctx, f"{_LEGACY_CIPHERS}:@SECLEVEL=0")
     if legacy_floor and not lower_level and ctx.security_level > 0:
         notes.append(
-            f"sec-protocol={opt.normalized} allows TLS 1.1, but OpenSSL 3 refuses TLS 1.1 at security level "
+            f"sec-protocol={sec_protocol} allows TLS 1.1, but OpenSSL 3 refuses TLS 1.1 at security level "
             f"{ctx.security_level}: the effective floor is TLS 1.2 (write @SECLEVEL=0 in cipher-list to accept "
             "TLS 1.1 peers, which weakens every connection)"
         )
@@ -726,7 +710,7 @@ def _build_client(
     name_check = resolved.checks_target_name
     notes += _apply_protocols(ctx, resolved)
     own = _load_own_certificate(ctx, resolved, secret)
-    if resolved["tls-mutual"].as_bool() and not own:
+    if resolved.requires_client_certificate and not own:
         notes.append(
             "the server requires a client certificate (tls-mutual=1 on its port) and this client has none "
             "(certificate is not set): the handshake will fail"
@@ -741,7 +725,7 @@ def _build_client(
         notes.insert(0, NOT_AUTHENTICATED)
         if name_check:
             notes.append("tls-target-name-check=host has no effect: client-auth=0 turns every server check off")
-        if resolved.path("tls-crl") is not None:
+        if resolved.crl_path is not None:
             notes.append("tls-crl has no effect: client-auth=0 turns every server check off")
     else:
         ctx.verify_mode = ssl.CERT_REQUIRED
@@ -749,7 +733,7 @@ def _build_client(
         trusted = _load_trust(ctx, resolved)
         if trusted is None:
             ctx.load_verify_locations(cafile=_certifi_bundle())
-            trusted = _certifi_certificates() if resolved.path("tls-crl") is not None else ()
+            trusted = _certifi_certificates() if resolved.crl_path is not None else ()
             notes.append(
                 "trusted-ca is not set: the server certificate is checked against the public CAs of the "
                 "certifi bundle"
@@ -772,25 +756,24 @@ def _build_server(
     crl_check: str,
     crl_cache: CRLCache | None,
 ) -> _Built:
-    if resolved.side is Side.SERVER and resolved.mode is Mode.PLAIN and resolved["upgrade"].as_bool():
+    if resolved.side is Side.SERVER and resolved.tls_mode is not resolved.mode:
         # An upgrade (auto-detect) port without tls=1: its TLS side uses the port's certificate settings
         # as a secure port would, mutual when tls-mutual=1.
-        mode = Mode.MUTUAL if resolved["tls-mutual"].as_bool() else Mode.SIMPLE
-        resolved = attrs.evolve(resolved, mode=mode)
+        resolved = attrs.evolve(resolved, mode=resolved.tls_mode)
     _require_tls(resolved, Side.SERVER)
     _check_crl_mode(crl_check)
     secret = _password_source(password, password_env, resolved)
     notes = _check_provider(resolved)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     notes += _apply_protocols(ctx, resolved)
-    if not resolved.paths("certificate"):
+    if not resolved.certificate_paths:
         raise _config_error(
             "a TLS server port needs its own certificate (certificate and certificate-key)",
             resolved, "certificate", valid="a PEM certificate file (and certificate-key)",
         )
     own = _load_own_certificate(ctx, resolved, secret)
     crl = False
-    if resolved.mode is Mode.MUTUAL:
+    if resolved.requires_client_certificate:
         ctx.verify_mode = ssl.CERT_REQUIRED
         trusted = _load_trust(ctx, resolved)
         if trusted is None:
@@ -802,7 +785,7 @@ def _build_server(
         notes += crl_notes
     else:
         ctx.verify_mode = ssl.CERT_NONE
-        if resolved.path("tls-crl") is not None:
+        if resolved.crl_path is not None:
             notes.append("tls-crl has no effect: this port does not ask for client certificates (tls-mutual=0)")
     return _Built(ctx, tuple(notes), crl, True)
 
@@ -892,7 +875,7 @@ class ConnectionPlan:
     dial_port: int
     server_hostname: str | None
     expected_name: str | None
-    checks: tuple[str, ...]
+    checks: tuple[Check, ...]
     mode: Mode
     authenticated: bool
     warnings: tuple[str, ...]
@@ -960,34 +943,25 @@ def client_plan(
                 valid="a port number in the environment, or address='HOST:PORT' (--address)",
             )
         dial_host, dial_port = target.dial_host, target.port
-    encryption_only = resolved.mode is Mode.ENCRYPTION_ONLY
-    name_check = resolved.checks_target_name and not encryption_only
     server_hostname = resolved.expected_name or None
     if server_hostname is not None:
         try:  # what wrap_socket will do with the name, before anything is dialled
             built.context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname=server_hostname)
         except ValueError as exc:
-            option = "tls-target-name" if resolved["tls-target-name"].value else "tls-target-name-check"
+            option = resolved.expected_name_option
             raise _config_error(
                 f"the expected name {server_hostname!r} cannot be sent as a TLS server name ({exc})",
                 resolved, option, value=server_hostname, valid="a DNS name or an IP address",
             ) from None
-    checks: list[str] = []
-    if not encryption_only:
-        checks.append("chain")
-    if name_check:
-        checks.append("target-name")
-    if built.crl:
-        checks.append("crl")
     return ConnectionPlan(
         context=built.context,
         dial_host=dial_host,
         dial_port=dial_port,
         server_hostname=server_hostname,
         expected_name=server_hostname,
-        checks=tuple(checks),
+        checks=resolved.checks,
         mode=resolved.mode,
-        authenticated=not encryption_only,
+        authenticated=resolved.authenticated,
         warnings=built.warnings,
         resolved=resolved,
     )
@@ -1003,5 +977,4 @@ def _build_server_with_notes(
 ) -> tuple[ssl.SSLContext, tuple[str, ...], tuple[str, ...]]:
     """The server context, its warnings and its checks (for :mod:`genesys_tls.handshake`)."""
     built = _build_server(resolved, password, password_env, crl_check, crl_cache)
-    checks = ("chain", "crl") if built.crl else ("chain",) if resolved.mode is Mode.MUTUAL else ()
-    return built.context, built.warnings, checks
+    return built.context, built.warnings, resolved.checks

@@ -42,7 +42,6 @@ from cryptography import x509
 
 from .catalogue import Side
 from .contexts import (
-    NOT_AUTHENTICATED,
     ConnectionPlan,
     CRLCheck,
     PasswordCallback,
@@ -52,7 +51,7 @@ from .contexts import (
 )
 from .crl import CRLCache
 from .errors import Category, ConfigurationError, TLSError
-from .resolve import Mode, ResolvedSecurity
+from .resolved import NOT_AUTHENTICATED, Check, Mode, ResolvedSecurity
 
 __all__ = [
     "POST_HANDSHAKE_WAIT",
@@ -183,7 +182,7 @@ class HandshakeResult:
     protocol: str | None
     cipher: str | None
     peer: PeerIdentity | None
-    checks: tuple[str, ...]
+    checks: tuple[Check, ...]
     error: tuple[Category, str] | None
     mode: str
     authenticated: bool
@@ -338,8 +337,8 @@ def _refine(category: Category, detail: str, exc: BaseException, plan: Connectio
     if (
         isinstance(exc, ssl.SSLError)
         and exc.reason == "SSLV3_ALERT_HANDSHAKE_FAILURE"
-        and plan.resolved["tls-mutual"].as_bool()
-        and not plan.resolved["certificate"].value
+        and plan.resolved.requires_client_certificate
+        and not plan.resolved.has_certificate
     ):
         return Category.CLIENT_CERTIFICATE_REQUIRED, (
             "the server requires a client certificate (tls-mutual=1) and this client has none "
@@ -356,17 +355,6 @@ def _finish(result: HandshakeResult, check: bool) -> HandshakeResult:
         assert result.error is not None  # noqa: S101 - a failed result always has an error
         raise TLSError(result.error[0], result.error[1], result=result)
     return result
-
-
-def _plan_checks(resolved: ResolvedSecurity) -> tuple[str, ...]:
-    if resolved.mode is Mode.ENCRYPTION_ONLY:
-        return ()
-    checks = ["chain"]
-    if resolved.checks_target_name:
-        checks.append("target-name")
-    if resolved["tls-crl"].value:
-        checks.append("crl")
-    return tuple(checks)
 
 
 def _plan(
@@ -391,7 +379,7 @@ def _plan(
         else:
             where = resolved.target.address if resolved.target else None
         return HandshakeResult(
-            ok=False, protocol=None, cipher=None, peer=None, checks=_plan_checks(resolved),
+            ok=False, protocol=None, cipher=None, peer=None, checks=resolved.checks,
             error=(exc.category, exc.detail), mode=resolved.mode.value, authenticated=False, address=where,
         )
 
@@ -494,7 +482,7 @@ def _client_handshake(plan: ConnectionPlan, timeout: float) -> HandshakeResult:
 
 
 def _bad_name(plan: ConnectionPlan, exc: ValueError) -> ConfigurationError:
-    option = "tls-target-name" if plan.resolved["tls-target-name"].value else None
+    option = "tls-target-name" if plan.resolved.expected_name_option == "tls-target-name" else None
     return ConfigurationError(
         f"the expected name {plan.server_hostname!r} cannot be used as a TLS server name ({exc})",
         file=plan.resolved.file,

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import socket
 import ssl
 import threading
@@ -66,7 +65,8 @@ from .contexts import parse_address, server_context
 from .errors import Category, ConfigurationError
 from .handshake import HandshakeResult, PeerIdentity, classify, connect, connect_async
 from .model import DEFAULT_PORT_ID, Environment, Host
-from .resolve import Mode, Reading, ResolvedSecurity, resolve_client, resolve_server
+from .resolve import Reading, resolve_client, resolve_server
+from .resolved import Check, Mode, PortMode, ResolvedSecurity
 
 __all__ = [
     "DEFAULT_LINE",
@@ -88,19 +88,9 @@ _MAX_LINE = 64 * 1024
 _PEEK_PAUSE = 0.005
 
 
-class PortMode(enum.StrEnum):
-    """How a listening port talks (Configuration Server port modes)."""
-
-    PLAIN = "plain"  #: no TLS (``tls`` off)
-    SECURE = "secure"  #: TLS at once (``tls=1``)
-    UPGRADE = "upgrade"  #: TLS or plain, detected from the client's first bytes (``upgrade=1``)
-
-
 def port_mode(resolved: ResolvedSecurity) -> PortMode:
-    """The :class:`PortMode` of a resolved listening port: ``upgrade=1`` wins over ``tls``."""
-    if resolved["upgrade"].as_bool():
-        return PortMode.UPGRADE
-    return PortMode.SECURE if resolved.tls else PortMode.PLAIN
+    """The :class:`PortMode` of a resolved listening port (:attr:`ResolvedSecurity.port_mode`)."""
+    return resolved.port_mode
 
 
 def is_tls_client_hello(data: bytes) -> bool:
@@ -158,7 +148,7 @@ class HandshakeRecord:
     detail: str = ""
     client: str | None = None
     authenticated: bool = False
-    checks: tuple[str, ...] = ()
+    checks: tuple[Check, ...] = ()
     mode: str = Mode.PLAIN.value
     at: float = attrs.field(factory=time.monotonic, eq=False)
 
@@ -351,14 +341,12 @@ class SimulatedServer:
             greeting = f"genesys-tls {app}/{port_id}\n".encode()
         self.greeting: bytes = greeting or b""
         self.context: ssl.SSLContext | None = None
-        self.checks: tuple[str, ...] = ()
+        self.checks: tuple[Check, ...] = ()
         if self.mode is not PortMode.PLAIN:
             # server_context also serves an upgrade port without tls=1 (its TLS side).
             self.context = server_context(self.resolved, **context_kwargs)
-            mutual = self.resolved.mode is Mode.MUTUAL or self.resolved["tls-mutual"].as_bool()
-            self.tls_mode = Mode.MUTUAL if mutual else Mode.SIMPLE
-            if mutual:
-                self.checks = ("chain", "crl") if self.resolved["tls-crl"].value else ("chain",)
+            self.tls_mode = self.resolved.tls_mode
+            self.checks = self.resolved.checks
         else:
             self.tls_mode = Mode.PLAIN
         self._records: list[HandshakeRecord] = []

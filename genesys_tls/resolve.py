@@ -19,32 +19,33 @@ Where the documentation and the Platform SDK disagree, :class:`Reading` chooses:
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
-from .catalogue import (
-    BOOLEAN_CANONICAL,
-    CATALOGUE,
-    CERTIFICATE_GROUP,
-    FILE_PROVIDER,
-    TARGET_NAME_CHECK_ON,
-    Kind,
-    Option,
-    Side,
-    Source,
-    is_thumbprint,
-    parse_boolean,
-)
+from .catalogue import CATALOGUE, CERTIFICATE_GROUP, Side, Source, parse_boolean
 from .errors import ConfigurationError
 from .model import DEFAULT_PORT_ID, Application, Connection, Environment, HostOS
+from .resolved import (
+    ENCRYPTION_ONLY_NOTE,
+    Check,
+    CRLScope,
+    Mode,
+    PortMode,
+    Reading,
+    ResolvedOption,
+    ResolvedSecurity,
+    Shadowed,
+    Target,
+)
 
 __all__ = [
+    "CRLScope",
+    "Check",
     "Mode",
+    "PortMode",
     "Reading",
     "ResolvedOption",
     "ResolvedSecurity",
@@ -53,267 +54,6 @@ __all__ = [
     "resolve_client",
     "resolve_server",
 ]
-
-
-class Reading(enum.StrEnum):
-    """How to read the two points where the Genesys documentation and the Platform SDK disagree.
-
-    * ``psdk`` (default): ``tls`` is read at every level (``tls=1`` in Application ``[security]`` or the
-      Host Annex turns TLS on for every port/connection), and a Connection with no port id does not pick
-      up ``tls=1`` from the server's ``default`` port (the PSDK compares port ids and finds none).
-    * ``doc``: ``tls`` counts only in Port and Connection transport parameters, and a Connection with no
-      port id means the server's ``default`` port for the TLS decision too.
-    """
-
-    PSDK = "psdk"
-    DOC = "doc"
-
-
-class Mode(enum.StrEnum):
-    """The derived TLS mode of a connection or a port (contract: checked in this order)."""
-
-    PLAIN = "plain"
-    ENCRYPTION_ONLY = "encryption-only"
-    MUTUAL = "mutual"
-    SIMPLE = "simple"
-
-
-@attrs.frozen
-class Shadowed:
-    """A value that was set but lost: at a weaker level, or outside the certificate group's level."""
-
-    value: str
-    source: Source
-    object: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's JSON shape."""
-        out: dict[str, Any] = {"value": self.value, "source": self.source.value}
-        if self.object is not None:
-            out["object"] = self.object
-        return out
-
-
-@attrs.frozen
-class ResolvedOption:
-    """The effective value of one option, where it came from and what it shadowed.
-
-    Attributes:
-        name: the option name.
-        value: the value as written (``None`` when unset and the option has no default).
-        normalized: the canonical value (``"1"``/``"0"`` for booleans, ``TLSv12`` for ``TLSv1.2``...).
-        source: the level it came from, ``target-port``, or ``default``.
-        object: the configuration object it came from (``None`` for defaults).
-        shadowed: values set at weaker levels that lost, strongest first.
-        group_level: for certificate-group members, the level the whole group was taken from.
-        via: for ``target-port`` values, where the server's port got it (its own level and object).
-    """
-
-    name: str
-    value: str | None
-    normalized: str | None
-    source: Source
-    object: str | None
-    shadowed: tuple[Shadowed, ...] = ()
-    group_level: Source | None = None
-    via: Shadowed | None = None
-
-    @property
-    def option(self) -> Option:
-        """The catalogue entry."""
-        return CATALOGUE[self.name]
-
-    @property
-    def is_set(self) -> bool:
-        """Whether a level set it (not the default)."""
-        return self.source is not Source.DEFAULT
-
-    def as_bool(self) -> bool:
-        """The value of a boolean option (``False`` when unset)."""
-        return self.normalized == BOOLEAN_CANONICAL[0]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's JSON shape (plus ``group-level`` and ``via`` where they apply)."""
-        out: dict[str, Any] = {"value": self.value, "source": self.source.value}
-        if self.object is not None:
-            out["object"] = self.object
-        if self.shadowed:
-            out["shadowed"] = [s.to_dict() for s in self.shadowed]
-        if self.group_level is not None:
-            out["group-level"] = self.group_level.value
-        if self.via is not None:
-            out["via"] = self.via.to_dict()
-        return out
-
-
-@attrs.frozen
-class Target:
-    """The server end of a client connection.
-
-    Attributes:
-        server: the server Application's name.
-        port_id: the port dialled (the Connection's, else ``default``).
-        host: the server's Host name (the name checked with ``tls-target-name-check=host``).
-        dial_host: what to dial: the Host's ``ip`` when given, else its name.
-        port: the port number, when configured.
-    """
-
-    server: str
-    port_id: str
-    host: str | None
-    dial_host: str | None
-    port: int | None
-
-    @property
-    def address(self) -> str | None:
-        """``dial_host:port`` when both are known."""
-        if self.dial_host is None or self.port is None:
-            return None
-        host = f"[{self.dial_host}]" if ":" in self.dial_host else self.dial_host
-        return f"{host}:{self.port}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's JSON shape."""
-        return {"server": self.server, "port-id": self.port_id, "host": self.host, "address": self.address}
-
-
-@attrs.frozen
-class ResolvedSecurity:
-    """The effective TLS settings of one side of a link: every catalogue option, with provenance.
-
-    Built by :func:`resolve_client` and :func:`resolve_server`; read it with ``resolved["option"]``.
-
-    Attributes:
-        side: ``client`` (a connection) or ``server`` (a port).
-        application: the application whose settings these are.
-        options: option name -> :class:`ResolvedOption`, in catalogue order.
-        mode: ``plain``, ``encryption-only``, ``mutual`` or ``simple``.
-        target: the server end (client side only).
-        port_id: the listening port (server side only).
-        port_number: its TCP port number when configured (server side only).
-        host: the application's own Host name.
-        windows: the application's Host is a Windows host.
-        base_dir: the folder relative file paths are relative to.
-        file: the environment file, for error messages.
-        reading: the :class:`Reading` used.
-        legacy_protocols: whether the caller opted into legacy protocols.
-        notes: plain statements about this result (encryption-only, the PSDK port-id quirk...).
-    """
-
-    side: Side
-    application: str
-    options: Mapping[str, ResolvedOption]
-    mode: Mode
-    target: Target | None = None
-    port_id: str | None = None
-    port_number: int | None = None
-    host: str | None = None
-    windows: bool = False
-    base_dir: Path | None = None
-    file: str | None = None
-    reading: Reading = Reading.PSDK
-    legacy_protocols: bool = False
-    notes: tuple[str, ...] = ()
-
-    def __getitem__(self, name: str) -> ResolvedOption:
-        try:
-            return self.options[name]
-        except KeyError:
-            raise KeyError(f"unknown option {name!r}; known: {', '.join(self.options)}") from None
-
-    def __iter__(self) -> Iterator[ResolvedOption]:
-        return iter(self.options.values())
-
-    @property
-    def tls(self) -> bool:
-        """Whether TLS is on."""
-        return self["tls"].as_bool()
-
-    @property
-    def authenticates_peer(self) -> bool:
-        """Client: whether the server is authenticated; server: whether clients must present a certificate."""
-        if self.side is Side.CLIENT:
-            return self.mode in (Mode.SIMPLE, Mode.MUTUAL)
-        return self.mode is Mode.MUTUAL
-
-    @property
-    def checks_target_name(self) -> bool:
-        """Client: ``tls-target-name-check=host`` (the server certificate must match :attr:`expected_name`)."""
-        return self["tls-target-name-check"].normalized == TARGET_NAME_CHECK_ON
-
-    @property
-    def uses_pem_files(self) -> bool:
-        """Whether the certificate group names PEM files (``provider`` unset or ``PEM``), not a keystore."""
-        return self["provider"].normalized in (None, FILE_PROVIDER)
-
-    @property
-    def expected_name(self) -> str | None:
-        """Client: the name checked and sent as SNI: ``tls-target-name`` when set, else the server's Host."""
-        name = self["tls-target-name"].value
-        if name:
-            return name
-        return self.target.host if self.target else None
-
-    @property
-    def object(self) -> str:
-        """A readable name of what was resolved (``App -> Server/port`` or ``App/port``)."""
-        if self.target is not None:
-            return f"{self.application} -> {self.target.server}/{self.target.port_id}"
-        return f"{self.application}/{self.port_id}"
-
-    def level_of(self, name: str) -> str:
-        """The level text of an option's value, for error messages (``port``, ``group from ...``)."""
-        opt = self[name]
-        if opt.source is Source.DEFAULT and opt.group_level is not None:
-            return opt.group_level.value
-        return opt.source.value
-
-    def path(self, name: str) -> Path | None:
-        """A file option's value as a path, relative paths resolved against :attr:`base_dir`."""
-        paths = self.paths(name)
-        return paths[0] if paths else None
-
-    def paths(self, name: str) -> tuple[Path, ...]:
-        """A file option's value as paths (``certificate`` may be a comma-separated chain, leaf first).
-
-        Raises:
-            ConfigurationError: the value is a Windows thumbprint, which names no file.
-        """
-        opt = self[name]
-        if not opt.value or not opt.option.is_path:
-            return ()
-        if opt.option.kind in (Kind.CERTIFICATE, Kind.TRUST) and is_thumbprint(opt.value):
-            raise ConfigurationError(
-                f"{name} is a Windows certificate-store thumbprint; genesys_tls reads PEM files only",
-                file=self.file,
-                object=opt.object,
-                level=self.level_of(name),
-                option=name,
-                value=opt.value,
-                valid="a PEM file path",
-            )
-        parts = opt.value.split(",") if opt.option.kind is Kind.CERTIFICATE else [opt.value]
-        out = []
-        for part in parts:
-            p = Path(part.strip())
-            if not p.is_absolute() and self.base_dir is not None:
-                p = self.base_dir / p
-            out.append(p)
-        return tuple(out)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's ``resolve --json`` shape."""
-        out: dict[str, Any] = {"side": self.side.value, "application": self.application}
-        if self.target is not None:
-            out["target"] = self.target.to_dict()
-        else:
-            out["port-id"] = self.port_id
-        out["mode"] = self.mode.value
-        out["reading"] = self.reading.value
-        out["options"] = {name: opt.to_dict() for name, opt in self.options.items()}
-        if self.notes:
-            out["notes"] = list(self.notes)
-        return out
 
 
 # --------------------------------------------------------------------------------------------- lookup
@@ -580,10 +320,7 @@ def resolve_client(
     opts = _finish(options)
     mode = _mode(opts, Side.CLIENT)
     if mode is Mode.ENCRYPTION_ONLY:
-        notes.append(
-            "encryption only (client-auth=0): the client does NOT authenticate the server; the link is "
-            "encrypted but open to a man in the middle"
-        )
+        notes.append(ENCRYPTION_ONLY_NOTE)
     client_host = env.host_of(client)
     return ResolvedSecurity(
         side=Side.CLIENT,

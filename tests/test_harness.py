@@ -315,3 +315,33 @@ def test_record_to_result_is_the_serve_shape() -> None:
     data = record.to_dict()
     assert data["ok"] is False and data["error"] == {"category": "revoked", "detail": "x"}
     assert data["mode"] == "mutual" and data["address"] == "127.0.0.1:1" and data["port-mode"] == "secure"
+
+
+# --------------------------------------------------------------------------------------------- one decision
+
+
+@pytest.mark.parametrize(
+    ("port_id", "client", "expected"),
+    [
+        ("secure", "Client", ()),
+        ("mutual", "Client", ("chain",)),
+        ("mutual-crl", "Client_Revoked", ("chain", "crl")),
+    ],
+)
+def test_harness_reports_the_checks_of_the_context(
+    env: Environment, port_id: str, client: str, expected: tuple[str, ...]
+) -> None:
+    """The simulated server's records carry the checks the server context makes: the same as the Python
+    server's results and the resolved settings (one decision, read by every stage)."""
+    from genesys_tls.handshake import Server
+    from genesys_tls.resolve import resolve_server
+
+    resolved = resolve_server(env, "TServer", port_id)
+    with SimulatedServer(env, "TServer", port_id, port=0) as sim:
+        run_client(env, client, sim)
+        (record,) = sim.wait_for(1)
+    with Server(resolved, count=1) as server:
+        run_client(env, client, "TServer", port_id, address=server.address)
+        assert server.wait(1)
+    assert record.checks == server.results[0].checks == resolved.checks == sim.checks == expected
+    assert record.mode == server.results[0].mode

@@ -6,7 +6,7 @@ import argparse
 import warnings
 from typing import TYPE_CHECKING
 
-from ..resolve import Mode, ResolvedSecurity
+from ..resolved import ResolvedSecurity, describe_mode
 from ._common import EXIT_FAILED, EXIT_OK, check_timeout, emit_json, parse_address
 from .resolve import add_reading, resolve_from_args
 
@@ -52,14 +52,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def mode_text(mode: str, side: str = "client") -> str:
-    """One readable phrase for a mode; says plainly when the server is NOT authenticated."""
-    if mode == Mode.ENCRYPTION_ONLY.value:
-        return "encryption-only: the server is NOT authenticated (client-auth=0); the link is only encrypted"
-    if mode == Mode.MUTUAL.value:
-        return "mutual: the server's and the client's certificates are verified"
-    if side == "server":
-        return f"{mode}: clients are not authenticated (tls-mutual=0)"
-    return f"{mode}: the server's certificate is verified"
+    """One readable phrase for a mode (:func:`genesys_tls.resolved.describe_mode`)."""
+    return describe_mode(mode, side)
 
 
 def render(result: HandshakeResult, resolved: ResolvedSecurity) -> str:

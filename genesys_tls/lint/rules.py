@@ -46,6 +46,7 @@ from ..catalogue import (
     Source,
     is_thumbprint,
     parse_boolean,
+    protocol_range,
 )
 from ..errors import ConfigurationError, TLSError
 from ..model import DEFAULT_PORT_ID, Application, Connection, HostOS
@@ -1035,12 +1036,8 @@ def _tls_outside_transport(ctx: LintContext, layer: _Layer, value: str) -> None:
 
 
 def _check_protocol(ctx: LintContext, layer: _Layer, canonical: str) -> None:
-    from .. import contexts
-
-    minimum, _ = contexts.protocol_bounds(canonical)
-    import ssl
-
-    if minimum < ssl.TLSVersion.TLSv1_2:
+    minimum, _ = protocol_range(canonical)
+    if minimum < (1, 2):
         ctx.emit(
             R["GT210"].finding(
                 layer.object,
@@ -1606,13 +1603,11 @@ def _check_support(ctx: LintContext, app: Application, server_app: Application, 
 
 
 def _check_protocols(ctx: LintContext, res: ResolvedSecurity, srv: ResolvedSecurity) -> None:
-    from .. import contexts
-
-    client, server = res["sec-protocol"].normalized or "", srv["sec-protocol"].normalized or ""
+    client, server = res.sec_protocol, srv.sec_protocol
     if client == server:
         return
-    c_min, c_max = contexts.protocol_bounds(client)
-    s_min, s_max = contexts.protocol_bounds(server)
+    c_min, c_max = protocol_range(client)
+    s_min, s_max = protocol_range(server)
     low = max(c_min, s_min)
     highs = [m for m in (c_max, s_max) if m is not None]
     if highs and low > min(highs):
