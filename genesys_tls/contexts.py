@@ -56,6 +56,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
+from .addresses import parse_address
 from .catalogue import FILE_PROVIDER, ProtocolVersion, Side, protocol_range
 from .crl import CheckedCRLs, CRLCache, check_crls, default_cache, load_crls
 from .errors import Category, ConfigurationError, InsecureConfigurationWarning, LegacyProtocolWarning, TLSError
@@ -886,25 +887,6 @@ class ConnectionPlan:
         """``dial_host:dial_port`` (IPv6 in brackets)."""
         host = f"[{self.dial_host}]" if ":" in self.dial_host else self.dial_host
         return f"{host}:{self.dial_port}"
-
-
-def parse_address(address: str | tuple[str, int]) -> tuple[str, int]:
-    """``"HOST:PORT"`` (``"[v6]:PORT"``) or ``(host, port)`` -> ``(host, port)``.
-
-    Raises:
-        ConfigurationError: not ``HOST:PORT`` or a port outside 0-65535.
-    """
-    if isinstance(address, tuple):
-        host, port = address
-    else:
-        host, sep, text = address.rpartition(":")
-        if not sep or not text.isdigit():
-            raise ConfigurationError("address must be HOST:PORT", option="address", value=address, valid="HOST:PORT")
-        port = int(text)
-        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not host or not isinstance(port, int) or not 0 <= port < 65536:
-        raise ConfigurationError("address must be HOST:PORT", option="address", value=str(address), valid="HOST:PORT")
-    return host, port
 
 
 def client_plan(

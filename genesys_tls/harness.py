@@ -2,10 +2,11 @@
 that dial a connection's, with real TLS handshakes, usable from synchronous test code.
 
 * :class:`SimulatedServer` listens on one listening port of an environment (``resolve_server`` +
-  :func:`~genesys_tls.contexts.server_context`) on an asyncio loop that runs in a background thread. It
-  records every connection as a :class:`HandshakeRecord` (accepted or refused, the category of a refusal,
-  TLS or plain, the peer's certificate identity), greets TLS clients with one line and echoes the lines a
-  client sends.
+  :func:`~genesys_tls.contexts.server_context`) on the package's one server core
+  (:class:`~genesys_tls.server.ServerCore`) in the background. It records every connection as a server-side
+  :class:`~genesys_tls.results.HandshakeResult` (accepted or refused, the category of a refusal, TLS or
+  plain, the peer's certificate identity; :func:`HandshakeRecord` builds one in a server's words), greets
+  TLS clients with one line and echoes the lines a client sends.
 * :class:`SimulatedClient` / :func:`run_client` dial one connection of an environment (``resolve_client`` +
   :func:`~genesys_tls.contexts.client_plan` + :func:`~genesys_tls.handshake.connect`) and return the
   :class:`~genesys_tls.handshake.HandshakeResult`; a plain connection sends one line and reads it back.
@@ -13,7 +14,7 @@ that dial a connection's, with real TLS handshakes, usable from synchronous test
   on (ephemeral ports), the way ``--address`` does on the command line: only where clients dial changes, never
   the name they check.
 
-Port modes (Configuration Server, spec section 4), chosen from the port's effective settings:
+Port modes (Configuration Server), chosen from the port's effective settings:
 
 * ``plain`` (``tls`` off, the ``default`` port): no TLS. A TLS ClientHello arriving there is refused (category
   ``protocol``) so that a misconfigured TLS client fails at once instead of waiting.
@@ -23,11 +24,8 @@ Port modes (Configuration Server, spec section 4), chosen from the port's effect
   consumed: a TLS record header of a handshake (``0x16 0x03 0x0X``) gets a TLS handshake, anything else is
   served as plain text. The TLS side uses the port's certificate settings as a ``secure`` port would.
 
-TLS runs on the loop through :class:`ssl.SSLObject` and memory BIOs over the non-blocking socket
-(``loop.sock_recv``/``loop.sock_sendall``) rather than asyncio's SSL transport: asyncio closes the connection
-without sending OpenSSL's alert when a server handshake fails, so a client would never learn why it was
-refused (``certificate required``, ``certificate revoked``, ``protocol version``), which Genesys servers and
-this harness do tell it.
+The handshake is OpenSSL's own on a blocking socket, so every alert of a refused handshake (``certificate
+required``, ``certificate revoked``, ``protocol version``) reaches the client, as Genesys servers tell it.
 
 Example::
 
@@ -41,9 +39,8 @@ Example::
         (record,) = server.wait_for(1)
         print(record.peer, record.protocol)
 
-:meth:`SimulatedServer.stop` closes the listener and every connection, stops the loop and joins its thread
-(nothing is left running). The peek waits with ``loop.add_reader``, which the default (selector) event loops
-of Linux and macOS provide.
+:meth:`SimulatedServer.stop` closes the listener and every connection and joins the server's threads
+(nothing is left running).
 """
 
 from __future__ import annotations
@@ -52,7 +49,6 @@ import asyncio
 import contextlib
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -60,13 +56,16 @@ from typing import Any
 
 import attrs
 
+from ._classify import classify
+from .addresses import LOOPBACK, format_address, parse_address
 from .catalogue import Side
-from .contexts import parse_address, server_context
 from .errors import Category, ConfigurationError
-from .handshake import HandshakeResult, PeerIdentity, classify, connect, connect_async
+from .handshake import connect, connect_async
 from .model import DEFAULT_PORT_ID, Environment, Host
 from .resolve import Reading, resolve_client, resolve_server
 from .resolved import Check, Mode, PortMode, ResolvedSecurity
+from .results import HandshakeRecord, HandshakeResult
+from .server import After, Before, Generation, GenerationHolder, ServerCore, echo_lines, is_tls_client_hello
 
 __all__ = [
     "DEFAULT_LINE",
@@ -79,13 +78,8 @@ __all__ = [
     "run_client",
 ]
 
-_LOOPBACK = "127.0.0.1"
 #: The line a plain client sends (and expects back).
 DEFAULT_LINE = b"hello genesys"
-#: Longest line the server echoes; a longer one closes the connection (nothing grows without bound).
-_MAX_LINE = 64 * 1024
-#: Seconds between two peeks while only part of a TLS record header has arrived.
-_PEEK_PAUSE = 0.005
 
 
 def port_mode(resolved: ResolvedSecurity) -> PortMode:
@@ -93,200 +87,14 @@ def port_mode(resolved: ResolvedSecurity) -> PortMode:
     return resolved.port_mode
 
 
-def is_tls_client_hello(data: bytes) -> bool:
-    """Whether ``data`` starts like a TLS handshake record (``0x16 0x03 0x00..0x04``: a ClientHello).
-
-    A prefix shorter than three bytes answers whether it *could* still be one.
-    """
-    if not data:
-        return False
-    if data[0] != 0x16:
-        return False
-    if len(data) >= 2 and data[1] != 0x03:
-        return False
-    return not (len(data) >= 3 and data[2] > 0x04)
-
-
-def _format_address(address: tuple[Any, ...] | None) -> str | None:
-    if not address:
-        return None
-    host, port = str(address[0]), int(address[1])
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-# --------------------------------------------------------------------------------------------- records
-
-
-@attrs.frozen
-class HandshakeRecord:
-    """One connection a :class:`SimulatedServer` took, as the server saw it.
-
-    Attributes:
-        accepted: the server accepted it (TLS handshake completed, or a plain connection on a port that
-            serves plain text).
-        tls: the connection used TLS (``False`` for plain connections).
-        port_mode: the mode of the port it arrived on.
-        protocol: the TLS version negotiated (``None`` for plain or refused connections).
-        cipher: the cipher suite negotiated.
-        peer: the client's certificate identity (only when the port asked for one and it was verified).
-        category: why it was refused (``None`` when accepted).
-        detail: a readable account of the refusal (empty when accepted).
-        client: the client's address ``HOST:PORT``.
-        authenticated: the client was authenticated by its certificate (mutual ports).
-        checks: what the server verified (``chain``, ``crl``) on a mutual port.
-        mode: the TLS mode of the port's settings (``plain``, ``simple``, ``mutual``).
-        at: ``time.monotonic()`` when it was recorded.
-    """
-
-    accepted: bool
-    tls: bool
-    port_mode: PortMode
-    protocol: str | None = None
-    cipher: str | None = None
-    peer: PeerIdentity | None = None
-    category: Category | None = None
-    detail: str = ""
-    client: str | None = None
-    authenticated: bool = False
-    checks: tuple[Check, ...] = ()
-    mode: str = Mode.PLAIN.value
-    at: float = attrs.field(factory=time.monotonic, eq=False)
-
-    @property
-    def outcome(self) -> str:
-        """``ok`` or the refusal's category, as the demo prints it."""
-        return "ok" if self.category is None else self.category.value
-
-    def to_result(self) -> HandshakeResult:
-        """The same as a server-side :class:`~genesys_tls.handshake.HandshakeResult` (``serve`` shape)."""
-        return HandshakeResult(
-            ok=self.accepted,
-            protocol=self.protocol,
-            cipher=self.cipher,
-            peer=self.peer,
-            checks=self.checks,
-            error=(self.category, self.detail) if self.category is not None else None,
-            mode=self.mode,
-            authenticated=self.authenticated,
-            address=self.client,
-            side=Side.SERVER,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's ``serve --json`` object plus ``tls`` and ``port-mode``."""
-        out = self.to_result().to_dict()
-        out["tls"] = self.tls
-        out["port-mode"] = self.port_mode.value
-        return out
-
-
 # --------------------------------------------------------------------------------------------- server
-
-
-class _PlainChannel:
-    """Bytes in and out of a non-blocking socket on the running loop."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
-        self._loop = loop
-        self._sock = sock
-
-    async def recv(self) -> bytes:
-        return await self._loop.sock_recv(self._sock, 65536)
-
-    async def send(self, data: bytes) -> None:
-        await self._loop.sock_sendall(self._sock, data)
-
-
-class _TLSChannel:
-    """A server-side TLS connection driven through memory BIOs over a non-blocking socket.
-
-    asyncio's own SSL transport does not send the alert of a failed server handshake (it closes the
-    connection at once), so a client would never learn *why* it was refused; here everything OpenSSL writes,
-    alerts included, goes out before the socket closes, as with a Genesys server.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, context: ssl.SSLContext) -> None:
-        self._loop = loop
-        self._sock = sock
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        self.tls = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
-
-    async def _flush(self) -> None:
-        data = self._outgoing.read()
-        if data:
-            await self._loop.sock_sendall(self._sock, data)
-
-    async def _fill(self) -> None:
-        data = await self._loop.sock_recv(self._sock, 65536)
-        if data:
-            self._incoming.write(data)
-        else:
-            self._incoming.write_eof()
-
-    async def handshake(self) -> None:
-        """Handshake; what OpenSSL writes at its end (TLS 1.3 session tickets) waits for the next :meth:`send`
-        or :meth:`flush`, so that it leaves in one segment with the greeting.
-
-        Raises:
-            ssl.SSLError: the handshake failed; OpenSSL's alert was sent first.
-        """
-        while True:
-            try:
-                self.tls.do_handshake()
-            except ssl.SSLWantReadError:
-                await self._flush()
-                await self._fill()
-            except ssl.SSLError:
-                with contextlib.suppress(OSError):
-                    await self._flush()
-                raise
-            else:
-                return
-
-    async def flush(self) -> None:
-        await self._flush()
-
-    async def recv(self) -> bytes:
-        while True:
-            try:
-                return self.tls.read(65536)
-            except ssl.SSLWantReadError:
-                await self._flush()
-                await self._fill()
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                return b""
-
-    async def send(self, data: bytes) -> None:
-        self.tls.write(data)
-        await self._flush()
-
-    async def close(self) -> None:
-        with contextlib.suppress(ssl.SSLError, OSError, ValueError):
-            self.tls.unwrap()
-        with contextlib.suppress(OSError):
-            await self._flush()
-
-
-async def _echo(channel: _PlainChannel | _TLSChannel) -> None:
-    """Echo every line until the client closes (or sends a line longer than :data:`_MAX_LINE`)."""
-    buffer = b""
-    while True:
-        data = await channel.recv()
-        if not data:
-            return
-        buffer += data
-        while b"\n" in buffer:
-            line, _, buffer = buffer.partition(b"\n")
-            await channel.send(line + b"\n")
-        if len(buffer) > _MAX_LINE:
-            return
 
 
 class SimulatedServer:
     """A server application listening on one of its ports with the port's effective settings.
 
-    It runs an asyncio loop in a background thread: use it as a context manager (``with
+    It runs a :class:`~genesys_tls.server.ServerCore` (an accept thread and a bounded pool of workers, with
+    OpenSSL's own alerts) in the background: use it as a context manager (``with
     SimulatedServer(...) as server:``) or call :meth:`start` and :meth:`stop`. Every connection is recorded
     (:attr:`records`, :meth:`wait_for`). After a TLS handshake the server sends one greeting line, so that a
     client reading after the handshake (which TLS 1.3 needs to see a refused client certificate) gets an
@@ -304,6 +112,10 @@ class SimulatedServer:
             bytes).
         greeting: what is sent after a TLS handshake: ``True`` (default) for ``genesys-tls APP/PORT_ID\\n``,
             ``False`` for nothing, or the bytes to send.
+        idle_timeout: seconds the server waits for a line from an established client before closing it.
+        workers: the most connections handled at once.
+        before: a :mod:`genesys_tls.server` hook run before any byte is read (a refusal is recorded).
+        after: the hook for accepted connections (default: the greeting, then the line echo).
         **context_kwargs: ``password``, ``password_env``, ``crl_check``, ``crl_cache`` as
             :func:`~genesys_tls.contexts.server_context`.
 
@@ -319,45 +131,42 @@ class SimulatedServer:
         app: str,
         port_id: str = DEFAULT_PORT_ID,
         *,
-        host: str = _LOOPBACK,
+        host: str = LOOPBACK,
         port: int | None = None,
         reading: Reading | str = Reading.PSDK,
         timeout: float = 5.0,
         greeting: bytes | bool = True,
+        idle_timeout: float | None = 60.0,
+        workers: int = 64,
+        before: Before | None = None,
+        after: After | None = None,
         **context_kwargs: Any,
     ) -> None:
         self.env = env
         self.app = app
         self.port_id = port_id
         self.resolved = resolve_server(env, app, port_id, reading=reading)
-        self.mode = port_mode(self.resolved)
+        self.mode = self.resolved.port_mode
         if port is None:
             port = self.resolved_port_number()
         if not 0 <= port < 65536:
             raise ConfigurationError("port must be 0-65535", object=f"{app}/{port_id}", value=str(port))
         self._bind = (host, port)
         self.timeout = timeout
+        self.idle_timeout = idle_timeout
+        self.workers = workers
         if greeting is True:
             greeting = f"genesys-tls {app}/{port_id}\n".encode()
         self.greeting: bytes = greeting or b""
-        self.context: ssl.SSLContext | None = None
-        self.checks: tuple[Check, ...] = ()
-        if self.mode is not PortMode.PLAIN:
-            # server_context also serves an upgrade port without tls=1 (its TLS side).
-            self.context = server_context(self.resolved, **context_kwargs)
-            self.tls_mode = self.resolved.tls_mode
-            self.checks = self.resolved.checks
-        else:
-            self.tls_mode = Mode.PLAIN
-        self._records: list[HandshakeRecord] = []
-        self._cond = threading.Condition()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._listener: socket.socket | None = None
-        self._accept_task: asyncio.Task[None] | None = None
-        self._shutdown_task: asyncio.Task[None] | None = None
-        self._address: tuple[str, int] | None = None
+        self._before = before
+        self._after = after if after is not None else echo_lines(self.greeting)
+        # An upgrade port without tls=1 gets a context too (its TLS side).
+        self.holder = GenerationHolder(Generation.build(self.resolved, **context_kwargs))
+        generation = self.holder.current
+        self.context: ssl.SSLContext | None = generation.context
+        self.tls_mode: Mode = generation.tls_mode
+        self.checks: tuple[Check, ...] = generation.checks
+        self._core: ServerCore | None = None
         self._stopped = False
 
     def resolved_port_number(self) -> int:
@@ -366,7 +175,7 @@ class SimulatedServer:
         Raises:
             ConfigurationError: the port has no number (pass ``port=0`` for an ephemeral one).
         """
-        number = self.env.application(self.app).port(self.port_id).number
+        number = self.resolved.port_number
         if number is None:
             raise ConfigurationError(
                 "the port has no number in the environment; pass port=0 for an ephemeral port",
@@ -377,8 +186,9 @@ class SimulatedServer:
         return number
 
     def __repr__(self) -> str:
-        where = _format_address(self._address) or "not started"
-        return f"<SimulatedServer {self.app}/{self.port_id} {self.mode.value} at {where} records={len(self._records)}>"
+        where = format_address(self._core.address) if self._core is not None else "not started"
+        total = self._core.total if self._core is not None else 0
+        return f"<SimulatedServer {self.app}/{self.port_id} {self.mode.value} at {where} records={total}>"
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -389,14 +199,25 @@ class SimulatedServer:
         Raises:
             RuntimeError: not started.
         """
-        if self._address is None:
+        if self._core is None:
             raise RuntimeError(f"{self!r} is not started")
-        return self._address
+        return self._core.address
+
+    @property
+    def core(self) -> ServerCore:
+        """The :class:`~genesys_tls.server.ServerCore` serving (once started).
+
+        Raises:
+            RuntimeError: not started.
+        """
+        if self._core is None:
+            raise RuntimeError(f"{self!r} is not started")
+        return self._core
 
     @property
     def running(self) -> bool:
-        """Whether the server's loop thread is running."""
-        return self._thread is not None and self._thread.is_alive()
+        """Whether the server is serving."""
+        return self._core is not None and self._core.running
 
     def __enter__(self) -> SimulatedServer:
         self.start()
@@ -408,93 +229,39 @@ class SimulatedServer:
         self.stop()
 
     def start(self) -> SimulatedServer:
-        """Bind, then serve on a new event loop in a background thread. Returns the server.
+        """Bind, then serve in the background. Returns the server.
 
         Raises:
             OSError: the address cannot be bound.
             RuntimeError: already started once.
         """
-        if self._thread is not None or self._stopped:
+        if self._core is not None or self._stopped:
             raise RuntimeError(f"{self!r} was already started")
         host, port = self._bind
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        listener = socket.create_server((host, port), family=family, backlog=128)
-        listener.setblocking(False)
-        name = listener.getsockname()
-        self._address = (str(name[0]), int(name[1]))
-        self._listener = listener
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(loop, ready), name=f"genesys-tls harness {self.app}/{self.port_id}", daemon=True
+        self._core = ServerCore(
+            self.holder, host=host, port=port, workers=self.workers, timeout=self.timeout,
+            idle_timeout=self.idle_timeout, before=self._before, after=self._after, keep=None,
+            port_fields=True, warnings_in_records=False, name=f"genesys-tls harness {self.app}/{self.port_id}",
         )
-        self._thread.start()
-        if not ready.wait(10.0):  # pragma: no cover - the loop starts in microseconds
-            self.stop()
-            raise RuntimeError(f"{self!r} did not start")
+        self._core.start()
         return self
 
-    def _run(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            self._accept_task = loop.create_task(self._accept_loop())
-            loop.call_soon(ready.set)
-            loop.run_forever()
-        finally:
-            try:
-                pending = asyncio.all_tasks(loop)
-                for task in pending:
-                    task.cancel()
-                if pending:
-                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.run_until_complete(loop.shutdown_default_executor())
-            finally:
-                asyncio.set_event_loop(None)
-                loop.close()
-
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop accepting, close every connection, stop the loop and join its thread (idempotent)."""
+        """Stop accepting, close every connection and join the server's threads (idempotent)."""
         if self._stopped:
             return
         self._stopped = True
-        loop, thread = self._loop, self._thread
-        if loop is not None and thread is not None and thread.is_alive():
-            with contextlib.suppress(RuntimeError):  # the loop already closed
-                loop.call_soon_threadsafe(self._begin_shutdown)
-            thread.join(timeout)
-        if self._listener is not None:
-            self._listener.close()
-
-    def _begin_shutdown(self) -> None:
-        assert self._loop is not None  # noqa: S101 - called on the running loop
-        self._shutdown_task = self._loop.create_task(self._shutdown())
-
-    async def _shutdown(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._accept_task is not None:
-            self._accept_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._accept_task
-        if self._listener is not None:
-            self._listener.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        loop.stop()
+        if self._core is not None:
+            self._core.stop(timeout, drop=True)
 
     # ----------------------------------------------------------------------------------------- records
 
     @property
-    def records(self) -> list[HandshakeRecord]:
+    def records(self) -> list[HandshakeResult]:
         """Every connection recorded so far, in order (a copy)."""
-        with self._cond:
-            return list(self._records)
+        return self._core.records if self._core is not None else []
 
-    def wait_for(self, n: int = 1, timeout: float = 5.0) -> list[HandshakeRecord]:
+    def wait_for(self, n: int = 1, timeout: float = 5.0) -> list[HandshakeResult]:
         """Wait until at least ``n`` connections are recorded and return the records.
 
         A client can see its handshake end before the server has recorded it (a refusal travels as an
@@ -503,142 +270,10 @@ class SimulatedServer:
         Raises:
             TimeoutError: fewer than ``n`` records after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self._records) < n:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(
-                        f"{self!r}: {len(self._records)} connection(s) recorded after {timeout}s, expected {n}"
-                    )
-                self._cond.wait(remaining)
-            return list(self._records)
-
-    def _record(self, record: HandshakeRecord) -> None:
-        with self._cond:
-            self._records.append(record)
-            self._cond.notify_all()
-
-    # ----------------------------------------------------------------------------------------- serving
-
-    async def _accept_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        listener = self._listener
-        assert listener is not None  # noqa: S101 - start() binds before the loop runs
-        while True:
-            conn, peer = await loop.sock_accept(listener)
-            task = loop.create_task(self._handle(conn, peer))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, conn: socket.socket, peer: tuple[Any, ...]) -> None:
-        client = _format_address(peer)
-        try:
-            conn.setblocking(False)
-            # Small writes answer small reads here: without NODELAY, Nagle and delayed ACKs add ~40 ms.
-            with contextlib.suppress(OSError):
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            use_tls = self.mode is PortMode.SECURE
-            if self.mode is not PortMode.SECURE:
-                try:
-                    first = await self._peek(conn)
-                except TimeoutError:
-                    self._refuse(False, Category.CONNECTION,
-                                 f"the client sent nothing within {self.timeout}s", client)
-                    return
-                if not first:
-                    self._refuse(False, Category.CONNECTION, "the client closed the connection without a word", client)
-                    return
-                hello = is_tls_client_hello(first)
-                if self.mode is PortMode.PLAIN and hello:
-                    self._refuse(False, Category.PROTOCOL,
-                                 "a TLS ClientHello arrived on a plain port (the port has no tls=1)", client)
-                    return
-                use_tls = hello
-            if use_tls:
-                await self._serve_tls(conn, client)
-            else:
-                await self._serve_plain(conn, client)
-        finally:
-            conn.close()
-
-    async def _peek(self, conn: socket.socket) -> bytes:
-        """The first bytes of the connection, left in the socket (``MSG_PEEK``): three bytes, or fewer when
-        they already tell TLS from plain text or the client closed. Raises TimeoutError."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        while True:
-            try:
-                data = conn.recv(3, socket.MSG_PEEK)
-            except BlockingIOError:
-                data = None
-            if data is not None and (len(data) >= 3 or not data or not is_tls_client_hello(data)):
-                return data
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError
-            if data:  # part of a record header: the socket stays readable, so wait a little instead
-                await asyncio.sleep(min(_PEEK_PAUSE, remaining))
-                continue
-            readable: asyncio.Future[None] = loop.create_future()
-            fd = conn.fileno()
-
-            def wake(fut: asyncio.Future[None] = readable) -> None:
-                if not fut.done():
-                    fut.set_result(None)
-
-            loop.add_reader(fd, wake)
-            try:
-                await asyncio.wait_for(readable, remaining)
-            finally:
-                loop.remove_reader(fd)
-
-    def _refuse(self, tls: bool, category: Category, detail: str, client: str | None) -> None:
-        self._record(HandshakeRecord(
-            accepted=False, tls=tls, port_mode=self.mode, category=category, detail=detail, client=client,
-            checks=self.checks if tls else (), mode=self.tls_mode.value if tls else Mode.PLAIN.value,
-        ))
-
-    async def _serve_tls(self, conn: socket.socket, client: str | None) -> None:
-        assert self.context is not None  # noqa: S101 - secure and upgrade ports have one
-        channel = _TLSChannel(asyncio.get_running_loop(), conn, self.context)
-        try:
-            async with asyncio.timeout(self.timeout):
-                await channel.handshake()
-        except TimeoutError:
-            self._refuse(True, Category.CONNECTION,
-                         f"the client did not finish its handshake within {self.timeout}s", client)
-            return
-        except OSError as exc:
-            self._refuse(True, *classify(exc, side=Side.SERVER), client)
-            return
-        tls = channel.tls
-        peer = PeerIdentity.from_der(tls.getpeercert(binary_form=True))
-        cipher = tls.cipher()
-        self._record(HandshakeRecord(
-            accepted=True,
-            tls=True,
-            port_mode=self.mode,
-            protocol=tls.version(),
-            cipher=cipher[0] if cipher else None,
-            peer=peer,
-            client=client,
-            authenticated=self.tls_mode is Mode.MUTUAL and peer is not None,
-            checks=self.checks,
-            mode=self.tls_mode.value,
-        ))
-        with contextlib.suppress(OSError):
-            if self.greeting:
-                await channel.send(self.greeting)
-            else:
-                await channel.flush()
-            await _echo(channel)
-            await channel.close()
-
-    async def _serve_plain(self, conn: socket.socket, client: str | None) -> None:
-        self._record(HandshakeRecord(accepted=True, tls=False, port_mode=self.mode, client=client))
-        with contextlib.suppress(OSError):
-            await _echo(_PlainChannel(asyncio.get_running_loop(), conn))
+        if self._core is None or not self._core.wait(n, timeout):
+            total = self._core.total if self._core is not None else 0
+            raise TimeoutError(f"{self!r}: {total} connection(s) recorded after {timeout}s, expected {n}")
+        return self._core.records
 
 
 # --------------------------------------------------------------------------------------------- client
@@ -756,7 +391,7 @@ class SimulatedClient:
     def _result(self, where: tuple[str, int], error: tuple[Category, str] | None) -> HandshakeResult:
         return HandshakeResult(
             ok=error is None, protocol=None, cipher=None, peer=None, checks=(), error=error,
-            mode=Mode.PLAIN.value, authenticated=False, address=_format_address(where),
+            mode=Mode.PLAIN.value, authenticated=False, address=format_address(where),
         )
 
     def _judge(self, where: tuple[str, int], answer: bytes) -> HandshakeResult:

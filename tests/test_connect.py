@@ -623,3 +623,21 @@ def _no_thread_leaks() -> Iterator[None]:
     yield
     for t in set(threading.enumerate()) - before:
         t.join(5)
+
+
+def test_server_on_an_upgrade_port_tells_tls_from_plain_clients(genesys_pki: Any) -> None:
+    """``serve`` on an ``upgrade=1`` port auto-detects as the simulated server does: a verified TLS client is
+    accepted over TLS (mode of the TLS side), a plain client as plain text (echoed with the echo hook)."""
+    from genesys_tls.demo import DEMO_ENVIRONMENT
+    from genesys_tls.harness import run_client
+    from genesys_tls.server import echo
+
+    env = loads(DEMO_ENVIRONMENT, source=genesys_pki.directory / "demo.yaml", base_dir=genesys_pki.directory)
+    with Server(resolve_server(env, "ConfServer", "auto"), count=2, after=echo, idle_timeout=2) as server:
+        tls_client = run_client(env, "Client", "ConfServer", "auto", address=server.address)
+        plain_client = run_client(env, "Client_Plain", "ConfServer", "auto", address=server.address)
+        assert server.wait(2)
+    assert tls_client.ok and plain_client.ok, (tls_client.error, plain_client.error)
+    by_tls = {r.protocol is not None: r for r in server.results}
+    assert by_tls[True].ok and by_tls[True].mode == "simple" and by_tls[True].protocol == "TLSv1.3"
+    assert by_tls[False].ok and by_tls[False].mode == "plain" and by_tls[False].cipher is None

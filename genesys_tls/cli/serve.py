@@ -7,6 +7,7 @@ import sys
 import warnings
 from typing import TYPE_CHECKING
 
+from ..addresses import LOOPBACK
 from ..errors import GenesysTLSError
 from ..resolve import resolve_server
 from ._common import (
@@ -26,7 +27,6 @@ from .resolve import add_reading
 if TYPE_CHECKING:  # the CLI loads ssl only when a command that needs it runs
     from ..handshake import HandshakeResult, Server
 
-_LOOPBACK = "127.0.0.1"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def render(result: HandshakeResult) -> str:
     """One readable line per handshake."""
+    if result.ok and result.protocol is None:  # a plain client on an upgrade port
+        return f"accepted {result.address} plain (no TLS) mode={result.mode}"
     if result.ok:
         who = f"client {result.peer.subject}" if result.peer else "no client certificate"
         auth = " (authenticated)" if result.authenticated else ""
@@ -72,11 +74,12 @@ def run(args: argparse.Namespace) -> int:
         env, args.app, args.port, reading=args.reading, legacy_protocols=args.legacy_protocols
     )
     # Where to listen: --address, else loopback on the port's configured number (0: any free port).
-    address = parse_address(args.address) if args.address else (_LOOPBACK, resolved.port_number or 0)
-    results: list[HandshakeResult] = []
+    address = parse_address(args.address) if args.address else (LOOPBACK, resolved.port_number or 0)
+    refused = False  # what the exit code needs; results are streamed, not kept (memory stays flat)
 
     def on_result(result: HandshakeResult) -> None:
-        results.append(result)
+        nonlocal refused
+        refused = refused or not result.ok
         if args.json:
             emit_json(result.to_dict())
         else:
@@ -109,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
                 password_env=args.password_env,
                 crl_check=args.crl_check,
                 timeout=args.timeout,
+                keep=0,
             )
         except KeyboardInterrupt:
             pass
@@ -121,4 +125,4 @@ def run(args: argparse.Namespace) -> int:
                 f"genesys-tls serve: cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}",
                 code=EXIT_USAGE,
             )
-    return EXIT_FAILED if any(not r.ok for r in results) else EXIT_OK
+    return EXIT_FAILED if refused else EXIT_OK

@@ -1,0 +1,229 @@
+"""Results of handshakes: :class:`HandshakeResult`, the one result type of every client and server of the
+package, and :class:`PeerIdentity`, who the peer's certificate says it is. Imports neither ``ssl`` nor
+``socket`` (certificates are read with :mod:`cryptography`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from cryptography import x509
+
+from .catalogue import Side
+from .errors import Category
+from .resolved import NOT_AUTHENTICATED, Check, Mode, PortMode
+
+__all__ = ["HandshakeRecord", "HandshakeResult", "PeerIdentity"]
+
+#: ``getpeercert()`` attribute names -> RFC 4514 short names.
+_ATTRIBUTE_NAMES = {
+    "commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
+    "localityName": "L", "stateOrProvinceName": "ST", "domainComponent": "DC", "streetAddress": "STREET",
+    "userId": "UID",
+}
+
+
+@attrs.frozen
+class PeerIdentity:
+    """Who the peer's certificate says it is.
+
+    Attributes:
+        subject: the subject, RFC 4514 (``CN=tsrv-host``).
+        issuer: the issuer, RFC 4514.
+        sans: the subjectAltName entries: ``DNS:name``, ``IP:address``, ``email:...``, ``URI:...``.
+    """
+
+    subject: str
+    issuer: str
+    sans: tuple[str, ...] = ()
+
+    @classmethod
+    def from_certificate(cls, cert: x509.Certificate) -> PeerIdentity:
+        """The identity of a :mod:`cryptography` certificate."""
+        sans: list[str] = []
+        try:
+            ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except (x509.ExtensionNotFound, ValueError):
+            ext = None
+        for name in ext or ():
+            if isinstance(name, x509.DNSName):
+                sans.append(f"DNS:{name.value}")
+            elif isinstance(name, x509.IPAddress):
+                sans.append(f"IP:{name.value}")
+            elif isinstance(name, x509.RFC822Name):
+                sans.append(f"email:{name.value}")
+            elif isinstance(name, x509.UniformResourceIdentifier):
+                sans.append(f"URI:{name.value}")
+        return cls(cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), tuple(sans))
+
+    @classmethod
+    def from_der(cls, der: bytes | None) -> PeerIdentity | None:
+        """The identity of a DER certificate (``getpeercert(binary_form=True)``), ``None`` for none."""
+        if not der:
+            return None
+        try:
+            with warnings.catch_warnings():
+                # cryptography warns (and will later refuse) on RFC 5280 violations such as serial 0; the
+                # handshake already succeeded, so the identity is best effort and never breaks a result.
+                warnings.simplefilter("ignore")
+                return cls.from_certificate(x509.load_der_x509_certificate(der))
+        except ValueError:
+            return None
+
+    @classmethod
+    def from_dict(cls, cert: Mapping[str, Any] | None) -> PeerIdentity | None:
+        """The identity of a verified certificate in :meth:`ssl.SSLSocket.getpeercert`'s dictionary form
+        (``None`` when empty: the dictionary is only filled for verified certificates)."""
+        if not cert:
+            return None
+
+        def name(rdns: Any) -> str:
+            parts = [
+                "+".join(f"{_ATTRIBUTE_NAMES.get(key, key)}={value}" for key, value in rdn)
+                for rdn in rdns or ()
+            ]
+            return ",".join(reversed(parts))  # RFC 4514 lists the last RDN first
+
+        sans = []
+        for kind, value in cert.get("subjectAltName", ()):
+            if kind == "DNS":
+                sans.append(f"DNS:{value}")
+            elif kind == "IP Address":
+                sans.append(f"IP:{ipaddress.ip_address(value.strip())}")
+            elif kind == "email":
+                sans.append(f"email:{value}")
+            elif kind == "URI":
+                sans.append(f"URI:{value}")
+        return cls(name(cert.get("subject")), name(cert.get("issuer")), tuple(sans))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's ``peer`` object."""
+        return {"subject": self.subject, "issuer": self.issuer, "sans": list(self.sans)}
+
+
+@attrs.frozen
+class HandshakeResult:
+    """The outcome of one handshake: the one result type of the clients, the server core, the simulated
+    servers and ``serve``.
+
+    Attributes:
+        ok: the handshake succeeded and every check passed.
+        protocol: the protocol negotiated (``TLSv1.3``), ``None`` when the handshake did not get that far.
+        cipher: the cipher suite negotiated.
+        peer: the peer's certificate identity (the server's for a client, the client's for a server), when
+            one was received and the handshake got far enough to see it.
+        checks: what was verified (``chain``, ``target-name``, ``crl``).
+        error: ``(category, detail)`` on failure.
+        mode: ``simple``, ``mutual`` or ``encryption-only``.
+        authenticated: the peer was authenticated (client: the server's certificate was verified; server:
+            the client's certificate was verified).
+        address: the peer's address, ``HOST:PORT``.
+        side: ``client`` or ``server``: whose result this is.
+        warnings: statements about weakened or ineffective settings (from the connection plan).
+        tls: server records: the connection used TLS (``None`` where not recorded).
+        port_mode: server records: the mode of the port it arrived on (``None`` where not recorded).
+        generation: server records: the number of the settings generation that served it.
+        at: ``time.monotonic()`` when it was made.
+    """
+
+    ok: bool
+    protocol: str | None
+    cipher: str | None
+    peer: PeerIdentity | None
+    checks: tuple[Check, ...]
+    error: tuple[Category, str] | None
+    mode: str
+    authenticated: bool
+    address: str | None
+    side: Side = Side.CLIENT
+    warnings: tuple[str, ...] = ()
+    tls: bool | None = None
+    port_mode: PortMode | None = None
+    generation: int | None = None
+    at: float = attrs.field(factory=time.monotonic, eq=False, repr=False)
+
+    @property
+    def category(self) -> Category | None:
+        """The failure category, ``None`` on success."""
+        return self.error[0] if self.error else None
+
+    @property
+    def accepted(self) -> bool:
+        """A server's word for :attr:`ok`."""
+        return self.ok
+
+    @property
+    def detail(self) -> str:
+        """The readable account of the failure (empty on success)."""
+        return self.error[1] if self.error else ""
+
+    @property
+    def client(self) -> str | None:
+        """A server's word for :attr:`address`: the client's ``HOST:PORT``."""
+        return self.address
+
+    @property
+    def outcome(self) -> str:
+        """``ok`` or the failure's category, as the demo prints it."""
+        return "ok" if self.error is None else self.error[0].value
+
+    def to_result(self) -> HandshakeResult:
+        """The same without the server-record fields (``tls``, ``port_mode``): the ``serve --json`` shape."""
+        return attrs.evolve(self, tls=None, port_mode=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's ``connect --json`` / ``serve --json`` object, plus ``mode``, ``authenticated``,
+        ``address``, ``warning`` (encryption-only), ``warnings`` (when there are any), and ``tls`` and
+        ``port-mode`` for the records of a simulated server."""
+        out: dict[str, Any] = {
+            "ok": self.ok,
+            "protocol": self.protocol,
+            "cipher": self.cipher,
+            "peer": self.peer.to_dict() if self.peer else None,
+            "checks": list(self.checks),
+        }
+        if self.error is not None:
+            out["error"] = {"category": self.error[0].value, "detail": self.error[1]}
+        out["mode"] = self.mode
+        out["authenticated"] = self.authenticated
+        if self.mode == Mode.ENCRYPTION_ONLY.value:
+            out["warning"] = NOT_AUTHENTICATED
+        if self.address is not None:
+            out["address"] = self.address
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        if self.port_mode is not None:
+            out["tls"] = bool(self.tls)
+            out["port-mode"] = self.port_mode.value
+        return out
+
+
+def HandshakeRecord(
+    *,
+    accepted: bool,
+    tls: bool,
+    port_mode: PortMode,
+    protocol: str | None = None,
+    cipher: str | None = None,
+    peer: PeerIdentity | None = None,
+    category: Category | None = None,
+    detail: str = "",
+    client: str | None = None,
+    authenticated: bool = False,
+    checks: tuple[Check, ...] = (),
+    mode: str = Mode.PLAIN.value,
+    warnings: tuple[str, ...] = (),
+    generation: int | None = None,
+) -> HandshakeResult:
+    """A server-side :class:`HandshakeResult` in the words of a server's record (``accepted``,
+    ``category`` + ``detail``, ``client``)."""
+    return HandshakeResult(
+        ok=accepted, protocol=protocol, cipher=cipher, peer=peer, checks=checks,
+        error=(category, detail) if category is not None else None, mode=mode, authenticated=authenticated,
+        address=client, side=Side.SERVER, warnings=warnings, tls=tls, port_mode=port_mode, generation=generation,
+    )

@@ -1,0 +1,133 @@
+"""The server core: generations kept per connection, the hook before TLS, the idle timeout, bounded records,
+and accept errors that back off instead of ending the server. Real sockets on loopback only."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from genesys_tls.demo import DEMO_ENVIRONMENT
+from genesys_tls.errors import Category
+from genesys_tls.loaders import loads
+from genesys_tls.model import Environment
+from genesys_tls.pki import PKIFiles
+from genesys_tls.resolve import resolve_server
+from genesys_tls.resolved import PortMode
+from genesys_tls.server import Connection, Generation, GenerationHolder, ServerCore, echo, echo_lines
+
+
+@pytest.fixture(scope="module")
+def env(genesys_pki: PKIFiles) -> Environment:
+    return loads(DEMO_ENVIRONMENT, source=genesys_pki.directory / "demo.yaml", base_dir=genesys_pki.directory)
+
+
+def _client_context(genesys_pki: PKIFiles) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(genesys_pki.ca))
+    ctx.load_cert_chain(str(genesys_pki.directory / "certs" / "client-host.pem"),
+                        str(genesys_pki.directory / "certs" / "client-host.key"))
+    return ctx
+
+
+@contextlib.contextmanager
+def _tls(address: tuple[str, int], ctx: ssl.SSLContext) -> Iterator[ssl.SSLSocket]:
+    with socket.create_connection(address, timeout=5) as raw, ctx.wrap_socket(raw, server_hostname="tsrv-host") as tls:
+        yield tls
+
+
+def test_a_connection_keeps_the_generation_it_started_with(env: Environment, genesys_pki: PKIFiles) -> None:
+    holder = GenerationHolder(Generation.build(resolve_server(env, "TServer", "secure")))
+    ctx = _client_context(genesys_pki)
+    with ServerCore(holder, after=echo_lines(b"hi\n"), idle_timeout=5) as core, _tls(core.address, ctx) as first:
+        assert first.recv(3) == b"hi\n"
+        previous = holder.swap(Generation.build(resolve_server(env, "TServer", "mutual")))
+        assert previous.number == 0 and holder.current.number == 1
+        with _tls(core.address, ctx) as second:
+            assert second.recv(3) == b"hi\n"
+            assert core.wait(2)
+        first.sendall(b"still here\n")  # the connection opened before the swap is still served
+        assert first.recv(100) == b"still here\n"
+    old, new = core.records
+    assert (old.generation, old.mode, old.checks) == (0, "simple", ())
+    assert (new.generation, new.mode, new.checks, new.authenticated) == (1, "mutual", ("chain",), True)
+    assert new.peer is not None and new.peer.subject == "CN=client-host"
+
+
+def test_before_refuses_before_any_tls_byte(env: Environment) -> None:
+    seen: list[str | None] = []
+
+    def refuse(connection: Connection) -> tuple[Category, str]:
+        seen.append(connection.client)
+        return Category.CONNECTION, "refused by policy"
+
+    with ServerCore(Generation.build(resolve_server(env, "TServer", "secure")), before=refuse) as core:
+        with socket.create_connection(core.address, timeout=5) as raw:
+            raw.settimeout(5)
+            assert raw.recv(10) == b""  # closed: no ServerHello, no alert
+        assert core.wait(1)
+    (record,) = core.records
+    assert not record.ok and record.detail == "refused by policy" and record.tls is False
+    assert seen == [record.client]
+
+
+def test_idle_clients_are_dropped_after_the_idle_timeout(env: Environment) -> None:
+    generation = Generation.build(resolve_server(env, "TServer", "default"))
+    with ServerCore(generation, after=echo, idle_timeout=0.2) as core, socket.create_connection(core.address) as raw:
+        raw.settimeout(5)
+        raw.sendall(b"x")
+        assert raw.recv(10) == b"x"
+        assert raw.recv(10) == b""  # the server closed the idle connection (within the 5 s bound)
+    assert core.records[0].port_mode is PortMode.PLAIN
+
+
+def test_records_are_bounded_and_streamed(env: Environment) -> None:
+    streamed = []
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", "default")), keep=2, on_record=streamed.append)
+    with core:
+        for _ in range(5):
+            with socket.create_connection(core.address, timeout=5) as raw:
+                raw.sendall(b"x")
+        assert core.wait(5)
+    assert core.total == 5 and len(streamed) == 5 and len(core.records) == 2
+    assert core.records == streamed[-2:]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd to count descriptors")
+def test_accept_errors_back_off_and_the_server_goes_on(env: Environment) -> None:
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", "default")), timeout=5)
+    clients = [socket.create_connection(core.address, timeout=5) for _ in range(3)]  # queued in the backlog
+    for client in clients:
+        client.sendall(b"x")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    fillers = []  # fill every free descriptor number up to the highest, so the next one is over the limit
+    while not fillers or fillers[-1] <= highest:
+        fillers.append(os.dup(0))
+    limit = fillers.pop()
+    os.close(limit)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+        core.start()
+        deadline = time.monotonic() + 5
+        while core.accept_error_count == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        for fd in fillers:
+            os.close(fd)
+    try:
+        assert core.accept_error_count >= 1 and core.accept_errors[0].errno in (24, 23)  # EMFILE / ENFILE
+        assert core.running and core.failure is None
+        assert core.wait(3, timeout=10)  # the queued clients are served once descriptors are back
+        assert all(r.ok for r in core.records)
+    finally:
+        core.stop()
+        for client in clients:
+            client.close()
