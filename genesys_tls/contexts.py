@@ -37,13 +37,9 @@ by :mod:`cryptography` to check them, then by OpenSSL from their own file.
 
 from __future__ import annotations
 
-import atexit
 import functools
-import hashlib
 import os
-import shutil
 import ssl
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -53,13 +49,14 @@ from typing import Literal, TypeAlias
 import attrs
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+from ._pem import is_ca, is_pem, private_file, read_file, spki
 from .addresses import parse_address
 from .catalogue import FILE_PROVIDER, ProtocolVersion, Side, protocol_range
-from .crl import CheckedCRLs, CRLCache, check_crls, default_cache, load_crls
-from .errors import Category, ConfigurationError, InsecureConfigurationWarning, LegacyProtocolWarning, TLSError
+from .crl import CRLCache, default_cache
+from .errors import ConfigurationError, InsecureConfigurationWarning, LegacyProtocolWarning, Problem
 from .resolved import NOT_AUTHENTICATED, Check, CRLScope, Mode, ResolvedSecurity
 
 __all__ = [
@@ -203,25 +200,12 @@ def _object_of(resolved: ResolvedSecurity, option: str) -> str:
     return resolved.object
 
 
-def _read_file(path: Path, what: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise ConfigurationError(f"{what} file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise ConfigurationError(f"{what} path is a directory, not a file", file=str(path)) from None
-    except OSError as exc:
-        raise ConfigurationError(
-            f"{what} file cannot be read ({exc.strerror or type(exc).__name__})", file=str(path)
-        ) from None
-
-
 def _parse_certificates(data: bytes, path: Path) -> list[x509.Certificate]:
-    if b"-----BEGIN" not in data:
+    if not is_pem(data):
         hint = " (it looks like DER: convert it with 'openssl x509 -inform der')" if data[:1] == b"\x30" else ""
         raise ConfigurationError(
-            f"not a PEM certificate file{hint}", file=str(path), valid="a PEM file with CERTIFICATE blocks"
+            f"not a PEM certificate file{hint}", file=str(path), valid="a PEM file with CERTIFICATE blocks",
+            problem=Problem.FILE_FORMAT,
         )
     try:
         certs = x509.load_pem_x509_certificates(data)
@@ -230,6 +214,7 @@ def _parse_certificates(data: bytes, path: Path) -> list[x509.Certificate]:
             "holds no certificate that can be read (PEM CERTIFICATE blocks expected)",
             file=str(path),
             valid="a PEM file with CERTIFICATE blocks",
+            problem=Problem.FILE_FORMAT,
         ) from None
     return certs
 
@@ -253,7 +238,7 @@ def load_certificates(
     """
     file = Path(path)
     try:
-        return _parse_certificates(_read_file(file, "certificate"), file)
+        return _parse_certificates(read_file(file, "certificate"), file)
     except ConfigurationError as exc:
         raise _located(exc, resolved, option) from None
 
@@ -287,7 +272,7 @@ def load_private_key(
     """
     file = Path(path)
     try:
-        return _load_key(_read_file(file, "private key"), file, password)[0]
+        return _load_key(read_file(file, "private key"), file, password)[0]
     except ConfigurationError as exc:
         raise _located(exc, resolved, option) from None
 
@@ -296,9 +281,10 @@ def _load_key(
     data: bytes, path: Path, password: str | bytes | PasswordCallback | None
 ) -> tuple[PrivateKey, bytes | None]:
     """The key and the password bytes used (``None`` for a key in clear)."""
-    if b"PRIVATE KEY-----" not in data:
+    if not is_pem(data, "PRIVATE KEY"):
         raise ConfigurationError(
-            "holds no PEM private key", file=str(path), valid="a PEM private key (PKCS#1, PKCS#8 or SEC1)"
+            "holds no PEM private key", file=str(path), valid="a PEM private key (PKCS#1, PKCS#8 or SEC1)",
+            problem=Problem.FILE_FORMAT,
         )
     try:
         return serialization.load_pem_private_key(data, None), None
@@ -325,21 +311,11 @@ def _load_key(
         ) from None
 
 
-def _spki(key: PublicKeyTypes) -> bytes:
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
 # The certificate file given to load_cert_chain: the certificates read and checked here, written once per
 # (paths, mtimes, sizes) in a private directory (0700, files 0600) removed at exit, so that OpenSSL loads
 # exactly what was checked and a comma-separated chain becomes one file.
 _chain_lock = threading.Lock()
-_chain_dir: Path | None = None
 _chain_files: dict[tuple[tuple[str, int, int], ...], tuple[Path, tuple[x509.Certificate, ...]]] = {}
-
-
-def _remove_chain_dir() -> None:
-    if _chain_dir is not None:
-        shutil.rmtree(_chain_dir, ignore_errors=True)
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
@@ -348,23 +324,6 @@ def _stamp(path: Path) -> tuple[str, int, int]:
     except OSError:
         return (str(path), -1, -1)
     return (str(path.resolve()), status.st_mtime_ns, status.st_size)
-
-
-def _private_file(data: bytes, prefix: str) -> Path:
-    """A file holding ``data`` in the process's private directory (0700; files 0600), one per content."""
-    global _chain_dir  # noqa: PLW0603 - one private directory per process, made on first use
-    with _chain_lock:
-        if _chain_dir is None or not _chain_dir.is_dir():
-            if _chain_dir is None:
-                atexit.register(_remove_chain_dir)
-            _chain_dir = Path(tempfile.mkdtemp(prefix="genesys-tls-"))
-        target = _chain_dir / f"{prefix}-{hashlib.sha256(data).hexdigest()[:32]}.pem"
-        if not target.is_file():
-            descriptor, temporary = tempfile.mkstemp(dir=_chain_dir, suffix=".tmp")
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, target)
-        return target
 
 
 def _chain_file(
@@ -379,7 +338,7 @@ def _chain_file(
     for path in paths:
         certs.extend(load_certificates(path, resolved=resolved, option=option))
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
-    entry = (_private_file(pem, "chain"), tuple(certs))
+    entry = (private_file(pem, "chain"), tuple(certs))
     with _chain_lock:
         _chain_files[key] = entry
     return entry
@@ -462,7 +421,7 @@ def _load_own_certificate(
     key_option = "certificate-key" if key_path is not None else "certificate"
     key_file = key_path if key_path is not None else cert_paths[0]
     data = _read_file_located(key_file, resolved, key_option)
-    if key_path is None and b"PRIVATE KEY-----" not in data:
+    if key_path is None and not is_pem(data, "PRIVATE KEY"):
         raise _config_error(
             f"certificate-key is not set and the certificate file {cert_paths[0]} holds no private key",
             resolved, "certificate-key", file=str(cert_paths[0]),
@@ -472,7 +431,7 @@ def _load_own_certificate(
         key, secret = _load_key(data, key_file, password)
     except ConfigurationError as exc:
         raise _located(exc, resolved, key_option) from None
-    if _spki(key.public_key()) != _spki(leaf.public_key()):
+    if spki(key) != spki(leaf):
         raise _config_error(
             f"the private key {key_file} does not match the certificate {cert_paths[0]} (subject "
             f"{leaf.subject.rfc4514_string()!r})",
@@ -490,7 +449,7 @@ def _load_own_certificate(
 
 def _read_file_located(path: Path, resolved: ResolvedSecurity, option: str) -> bytes:
     try:
-        return _read_file(path, "private key" if option == "certificate-key" else "certificate")
+        return read_file(path, "private key" if option == "certificate-key" else "certificate")
     except ConfigurationError as exc:
         raise _located(exc, resolved, option) from None
 
@@ -507,13 +466,6 @@ def _load_trust(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> tuple[x509.C
     return tuple(cas)
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except (x509.ExtensionNotFound, ValueError):
-        return False
-
-
 def _load_crl(
     ctx: ssl.SSLContext,
     resolved: ResolvedSecurity,
@@ -527,64 +479,16 @@ def _load_crl(
     if path is None:
         return False, ()
     # CRLs may be signed by the trusted CAs or by the intermediates of our own chain (same PKI in practice).
-    signers = [*trusted, *(c for c in own_chain[1:] if _is_ca(c))]
-    notes: tuple[str, ...] = ()
+    signers = [*trusted, *(c for c in own_chain[1:] if is_ca(c))]
     try:
-        pem_path = (cache if cache is not None else default_cache).get(path, signers).pem_path
+        crls = (cache if cache is not None else default_cache).for_handshake(path, signers)
     except ConfigurationError as exc:
         raise _located(exc, resolved, "tls-crl") from None
-    except TLSError as exc:
-        if exc.category is not Category.CRL_UNAVAILABLE:
-            raise
-        pem_path, notes = _crls_of_issuing_cas(path, signers, exc, resolved)
-    ctx.load_verify_locations(cafile=str(pem_path))
+    notes = (crls.note,) if crls.note else ()
+    ctx.load_verify_locations(cafile=str(crls.pem_path))
     scope = CRLScope.parse(crl_check)
     ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN if scope is CRLScope.CHAIN else ssl.VERIFY_CRL_CHECK_LEAF
     return True, notes
-
-
-# CRL files holding CRLs of CAs that are not known before the handshake, keyed like the CRL cache.
-_issuing_crls: dict[
-    tuple[tuple[str, int, int], frozenset[bytes]], tuple[Path, tuple[x509.CertificateRevocationList, ...], str]
-] = {}
-
-
-def _crls_of_issuing_cas(
-    path: Path, signers: Sequence[x509.Certificate], refusal: TLSError, resolved: ResolvedSecurity
-) -> tuple[Path, tuple[str, ...]]:
-    """A two-tier PKI: ``trusted-ca`` holds the root, the peer sends its issuing CA, and ``tls-crl`` holds the
-    issuing CA's CRL. Such a CRL cannot be checked before the handshake (its signer is not known yet);
-    OpenSSL checks it during the handshake against the issuing CA of the verified chain, as ``openssl verify
-    -crl_check`` does, and a CRL that does not verify leaves the certificate without a CRL
-    (``crl-unavailable``). The CRLs of known CAs in the same file are still checked here; the dates of every
-    CRL too. Anything else the cache refused (a bad signature by a known CA...) stays refused."""
-    key = (_stamp(path), frozenset(ca.fingerprint(hashes.SHA256()) for ca in signers))
-    with _chain_lock:
-        memo = _issuing_crls.get(key)
-    if memo is None:
-        try:
-            crls = load_crls(path)
-        except ConfigurationError as exc:
-            raise _located(exc, resolved, "tls-crl") from None
-        names = {ca.subject for ca in signers}
-        known = [crl for crl in crls if crl.issuer in names]
-        unknown = [crl for crl in crls if crl.issuer not in names]
-        if not unknown:
-            raise refusal
-        if known:
-            check_crls(known, signers, path=path)
-        pem = b"".join(crl.public_bytes(serialization.Encoding.PEM) for crl in crls)
-        issuers = "; ".join(sorted({repr(crl.issuer.rfc4514_string()) for crl in unknown}))
-        memo = (_private_file(pem, "crls"), tuple(crls), issuers)
-        with _chain_lock:
-            _issuing_crls[key] = memo
-    pem_path, all_crls, issuers = memo
-    # Dates, on every use, with the CRL module's rules and messages (signers are not used for dates).
-    CheckedCRLs(all_crls, tuple(c.issuer for c in all_crls), (), pem_path, path).check_validity()
-    return pem_path, (
-        f"tls-crl {path}: the CRL(s) of {issuers} are not signed by a trusted-ca certificate; OpenSSL checks "
-        "them during the handshake against the issuing CA the peer sends",
-    )
 
 
 def _check_crl_mode(crl_check: str) -> None:

@@ -18,13 +18,9 @@ connections use it, and re-checks only the dates on every use.
 
 from __future__ import annotations
 
-import atexit
 import datetime
-import hashlib
 import os
 import re
-import shutil
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,14 +29,14 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from .errors import Category, ConfigurationError, TLSError
+from ._pem import is_pem, pem_labels, private_file, spki
+from .errors import Category, ConfigurationError, Problem, TLSError
 
-__all__ = ["OPTION", "CRLCache", "CheckedCRLs", "check_crls", "default_cache", "load_crls"]
+__all__ = ["OPTION", "CRLCache", "CheckedCRLs", "HandshakeCRLs", "check_crls", "default_cache", "load_crls"]
 
 #: The Genesys option that names a CRL file.
 OPTION = "tls-crl"
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 _PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.*?-----END X509 CRL-----", re.DOTALL)
 _VALID_FORMS = "a CRL file: PEM with one or more 'X509 CRL' blocks, or one DER CRL"
 
@@ -57,10 +53,13 @@ def _read(path: StrPath) -> tuple[bytes, tuple[int, int]]:
             status = os.fstat(handle.fileno())
             data = handle.read()
     except FileNotFoundError:
-        raise ConfigurationError("CRL file not found", file=os.fspath(path), option=OPTION) from None
+        raise ConfigurationError(
+            "CRL file not found", file=os.fspath(path), option=OPTION, problem=Problem.FILE_MISSING
+        ) from None
     except OSError as exc:
         raise ConfigurationError(
-            f"CRL file cannot be read ({exc.strerror or exc})", file=os.fspath(path), option=OPTION
+            f"CRL file cannot be read ({exc.strerror or exc})", file=os.fspath(path), option=OPTION,
+            problem=Problem.FILE_UNREADABLE,
         ) from None
     return data, (status.st_mtime_ns, status.st_size)
 
@@ -68,14 +67,16 @@ def _read(path: StrPath) -> tuple[bytes, tuple[int, int]]:
 def _parse(data: bytes, path: StrPath) -> tuple[x509.CertificateRevocationList, ...]:
     file = os.fspath(path)
     if not data.strip():
-        raise ConfigurationError("CRL file is empty", file=file, option=OPTION, valid=_VALID_FORMS)
-    if _PEM_BLOCK.search(data):
+        raise ConfigurationError(
+            "CRL file is empty", file=file, option=OPTION, valid=_VALID_FORMS, problem=Problem.FILE_FORMAT
+        )
+    if is_pem(data):
         blocks = _PEM_CRL.findall(data)
         if not blocks:
-            found = sorted({kind.decode("ascii") for kind in _PEM_BLOCK.findall(data)})
+            found = sorted(set(pem_labels(data)))
             raise ConfigurationError(
                 f"PEM file holds no X509 CRL block (found: {', '.join(found)})",
-                file=file, option=OPTION, valid=_VALID_FORMS,
+                file=file, option=OPTION, valid=_VALID_FORMS, problem=Problem.FILE_FORMAT,
             )
         crls = []
         for number, block in enumerate(blocks, start=1):
@@ -84,14 +85,15 @@ def _parse(data: bytes, path: StrPath) -> tuple[x509.CertificateRevocationList, 
             except ValueError as exc:
                 raise ConfigurationError(
                     f"X509 CRL block {number} of {len(blocks)} cannot be parsed ({exc})",
-                    file=file, option=OPTION, valid=_VALID_FORMS,
+                    file=file, option=OPTION, valid=_VALID_FORMS, problem=Problem.FILE_FORMAT,
                 ) from None
         return tuple(crls)
     try:
         return (x509.load_der_x509_crl(data),)
     except ValueError:
         raise ConfigurationError(
-            "file is neither a PEM nor a DER CRL", file=file, option=OPTION, valid=_VALID_FORMS
+            "file is neither a PEM nor a DER CRL", file=file, option=OPTION, valid=_VALID_FORMS,
+            problem=Problem.FILE_FORMAT,
         ) from None
 
 
@@ -114,32 +116,9 @@ def load_crls(path: StrPath) -> tuple[x509.CertificateRevocationList, ...]:
 
 # --- the PEM copy for OpenSSL -----------------------------------------------------------------------------
 
-_pem_lock = threading.Lock()
-_pem_dir: Path | None = None
-
-
-def _remove_pem_dir() -> None:
-    if _pem_dir is not None:
-        shutil.rmtree(_pem_dir, ignore_errors=True)
-
-
 def _write_pem(crls: Sequence[x509.CertificateRevocationList]) -> Path:
-    """A PEM file holding ``crls``, in a private (0700) directory removed at exit; one file per content."""
-    global _pem_dir  # noqa: PLW0603 - one private directory per process, made on first use
-    pem = b"".join(crl.public_bytes(serialization.Encoding.PEM) for crl in crls)
-    name = f"crls-{hashlib.sha256(pem).hexdigest()[:32]}.pem"
-    with _pem_lock:
-        if _pem_dir is None or not _pem_dir.is_dir():
-            if _pem_dir is None:
-                atexit.register(_remove_pem_dir)
-            _pem_dir = Path(tempfile.mkdtemp(prefix="genesys-tls-crl-"))
-        target = _pem_dir / name
-        if not target.is_file():
-            descriptor, temporary = tempfile.mkstemp(dir=_pem_dir, suffix=".tmp")
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(pem)
-            os.replace(temporary, target)
-        return target
+    """A PEM file holding ``crls`` (the package's private temporary files), one file per content."""
+    return private_file(b"".join(crl.public_bytes(serialization.Encoding.PEM) for crl in crls), "crls")
 
 
 # --- checking ---------------------------------------------------------------------------------------------
@@ -153,12 +132,6 @@ def _now(now: datetime.datetime | None) -> datetime.datetime:
     if now is None:
         return datetime.datetime.now(datetime.UTC)
     return now if now.tzinfo is not None else now.replace(tzinfo=datetime.UTC)
-
-
-def _spki(cert: x509.Certificate) -> bytes:
-    return cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
 
 
 def _allows_crl_sign(ca: x509.Certificate) -> bool:
@@ -243,9 +216,9 @@ class CheckedCRLs:
         Without one, OpenSSL fails a CRL-checked handshake for the certificates it issued with "unable to
         get certificate CRL".
         """
-        key = _spki(issuer_cert)
+        key = spki(issuer_cert)
         return any(
-            signer.subject == issuer_cert.subject and _spki(signer) == key for signer in self.signers
+            signer.subject == issuer_cert.subject and spki(signer) == key for signer in self.signers
         )
 
 
@@ -295,7 +268,7 @@ def _signed(
         crls=tuple(crls),
         issuers=tuple(crl.issuer for crl in crls),
         signers=tuple(signers),
-        pem_path=_write_pem(crls),
+        pem_path=_write_pem(crls),  # written once per content
         source=source,
     )
 
@@ -329,6 +302,23 @@ def check_crls(
     return checked
 
 
+@attrs.frozen
+class HandshakeCRLs:
+    """The CRLs of one ``tls-crl`` file as a context loads them (:meth:`CRLCache.for_handshake`).
+
+    Attributes:
+        pem_path: the PEM file with every CRL, for ``load_verify_locations(cafile=...)``.
+        checked_now: the CRLs whose signer is known and that were checked before the handshake.
+        left_to_openssl: the CRLs of CAs the peer sends, which OpenSSL checks during the handshake.
+        note: a statement about the CRLs left to OpenSSL (``None`` when there are none).
+    """
+
+    pem_path: Path
+    checked_now: tuple[x509.CertificateRevocationList, ...]
+    left_to_openssl: tuple[x509.CertificateRevocationList, ...]
+    note: str | None
+
+
 # --- the cache --------------------------------------------------------------------------------------------
 
 
@@ -348,6 +338,7 @@ class CRLCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, frozenset[bytes]], tuple[tuple[int, int], CheckedCRLs]] = {}
+        self._split: dict[tuple[str, frozenset[bytes]], tuple[tuple[int, int] | None, HandshakeCRLs]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -389,10 +380,68 @@ class CRLCache:
         checked.check_validity(now)
         return checked
 
+    def for_handshake(
+        self, path: StrPath, signers: Sequence[x509.Certificate], *, now: datetime.datetime | None = None
+    ) -> HandshakeCRLs:
+        """The CRLs of ``path`` for a context: those checked now, and those left to OpenSSL.
+
+        Every CRL signed by one of ``signers`` is checked here (as :meth:`get`). A two-tier PKI is the one
+        exception: ``trusted-ca`` holds the root, the peer sends its issuing CA, and ``tls-crl`` holds the
+        issuing CA's CRL. Such a CRL cannot be checked before the handshake (its signer is not known yet);
+        OpenSSL checks it during the handshake against the issuing CA of the verified chain, as ``openssl
+        verify -crl_check`` does, and a CRL that does not verify leaves the certificate without a CRL
+        (``crl-unavailable``). The dates of every CRL are checked on every call. Anything else :meth:`get`
+        refuses (a bad signature by a known CA...) stays refused.
+
+        Raises:
+            ConfigurationError: as :func:`load_crls`.
+            TLSError: as :func:`check_crls`.
+        """
+        cas = tuple(signers)
+        try:
+            checked = self.get(path, cas, now=now)
+            return HandshakeCRLs(checked.pem_path, checked.crls, (), None)
+        except TLSError as exc:
+            if exc.category is not Category.CRL_UNAVAILABLE:
+                raise
+            refusal = exc
+        absolute = os.path.abspath(path)
+        try:
+            status = os.stat(absolute)
+            stamp: tuple[int, int] | None = (status.st_mtime_ns, status.st_size)
+        except OSError:
+            stamp = None
+        key = (absolute, frozenset(ca.fingerprint(hashes.SHA256()) for ca in cas))
+        with self._lock:
+            memo = self._split.get(key)
+        if memo is None or memo[0] != stamp:
+            crls = load_crls(absolute)
+            names = {ca.subject for ca in cas}
+            known = tuple(crl for crl in crls if crl.issuer in names)
+            unknown = tuple(crl for crl in crls if crl.issuer not in names)
+            if not unknown:
+                raise refusal
+            if known:
+                check_crls(known, cas, path=path)
+            issuers = "; ".join(sorted({repr(crl.issuer.rfc4514_string()) for crl in unknown}))
+            note = (
+                f"tls-crl {path}: the CRL(s) of {issuers} are not signed by a trusted-ca certificate; OpenSSL "
+                "checks them during the handshake against the issuing CA the peer sends"
+            )
+            memo = (stamp, HandshakeCRLs(_write_pem(crls), known, unknown, note))
+            with self._lock:
+                self._split[key] = memo
+        split = memo[1]
+        every = split.checked_now + split.left_to_openssl
+        # Dates, on every use, with this module's rules and messages (signers are not used for dates).
+        CheckedCRLs(every, tuple(c.issuer for c in every), (), split.pem_path, Path(path)).check_validity(now)
+        return split
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+            self._split.clear()
 
     def __len__(self) -> int:
         with self._lock:

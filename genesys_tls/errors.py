@@ -22,6 +22,7 @@ __all__ = [
     "GenesysTLSError",
     "InsecureConfigurationWarning",
     "LegacyProtocolWarning",
+    "Problem",
     "TLSError",
 ]
 
@@ -60,6 +61,15 @@ def _where(
     return ", ".join(parts)
 
 
+class Problem(enum.StrEnum):
+    """What kind of configuration problem an error is, as data (so that no caller reads message text)."""
+
+    VALUE = "value"  #: a value (or an object reference) is wrong
+    FILE_MISSING = "file-missing"  #: a named file does not exist
+    FILE_UNREADABLE = "file-unreadable"  #: a named file exists but cannot be read (a folder, permissions...)
+    FILE_FORMAT = "file-format"  #: a file was read but does not hold what it should
+
+
 class ConfigurationError(GenesysTLSError, ValueError):
     """The configuration is wrong: an invalid value, a missing object, an unreadable file.
 
@@ -72,6 +82,7 @@ class ConfigurationError(GenesysTLSError, ValueError):
         option: the option name, when one is concerned.
         value: the bad value as written (never a secret).
         valid: the valid values or a description of them.
+        problem: the kind of problem (:class:`Problem`; ``value`` unless a file is concerned).
 
     ``str(error)`` is one line that names all of them, fit for the CLI's stderr.
     """
@@ -86,8 +97,10 @@ class ConfigurationError(GenesysTLSError, ValueError):
         option: str | None = None,
         value: str | None = None,
         valid: Sequence[str] | str | None = None,
+        problem: Problem = Problem.VALUE,
     ) -> None:
         self.reason = reason
+        self.problem = problem
         self.file = file
         self.object = object
         self.level = level
@@ -115,6 +128,7 @@ class ConfigurationError(GenesysTLSError, ValueError):
             option=self.option or option,
             value=self.value,
             valid=self.valid,
+            problem=self.problem,
         )
 
     def __str__(self) -> str:

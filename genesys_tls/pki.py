@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .addresses import LOOPBACK
 from .catalogue import SECURITY_SECTION, TARGET_NAME_CHECK_ON, option
 from .errors import ConfigurationError
 from .transport import format_transport
@@ -70,7 +71,6 @@ KeyFormat = Literal["pkcs8", "traditional"]
 #: The host names :func:`build_pki` uses when none are given.
 DEFAULT_NAMES: tuple[str, ...] = ("tsrv-host", "client-host")
 
-_LOOPBACK = "127.0.0.1"
 _BACKDATE = dt.timedelta(hours=1)  # default notBefore / lastUpdate: an hour ago, for clock skew
 _CA_LIFETIME = dt.timedelta(days=3650)
 _LEAF_LIFETIME = dt.timedelta(days=365)
@@ -860,7 +860,7 @@ def _environment(names: Sequence[str], hosts: Mapping[str, tuple[str, str]], ca:
     return {
         "hosts": {
             name: {
-                "ip": _LOOPBACK,
+                "ip": LOOPBACK,
                 "os": "unix",
                 "annex": {
                     SECURITY_SECTION: {
@@ -932,11 +932,11 @@ def build_pki(
     hosts: dict[str, CertificateFiles] = {}
     first_key: PrivateKey | None = None
     for name in hosts_names:
-        issued = ca.issue([name, _LOOPBACK], server_auth=True, client_auth=True)
+        issued = ca.issue([name, LOOPBACK], server_auth=True, client_auth=True)
         if first_key is None:
             first_key = issued.private_key
         hosts[name] = write(issued, name)
-    first = [hosts_names[0], _LOOPBACK]
+    first = [hosts_names[0], LOOPBACK]
     month, day = dt.timedelta(days=30), dt.timedelta(days=1)
     expired = ca.issue(first, key=first_key, not_before=now - month, not_after=now - day)
     not_yet_valid = ca.issue(first, key=first_key, not_before=now + month, not_after=now + 2 * month)

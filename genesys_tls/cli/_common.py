@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import addresses
 from ..errors import ConfigurationError
 
 EXIT_OK = 0
@@ -46,11 +47,11 @@ def split_target(text: str) -> tuple[str, str | None]:
 
 
 def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[v6]:PORT``) -> (host, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise CLIError(f"--address {text!r}: expected HOST:PORT")
-    return host.strip("[]"), int(port)
+    """``HOST:PORT`` (``[v6]:PORT``) -> (host, port), with :func:`genesys_tls.addresses.parse_address`."""
+    try:
+        return addresses.parse_address(text)
+    except ConfigurationError:
+        raise CLIError(f"--address {text!r}: expected HOST:PORT") from None
 
 
 #: the longest ``--timeout`` accepted (socket timeouts overflow far above it)

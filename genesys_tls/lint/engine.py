@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 
-from ..errors import ConfigurationError
+from .._pem import is_pem
+from ..errors import ConfigurationError, Problem
 from ..model import Environment
 from ..resolve import Reading, ResolvedSecurity, resolve_server
 from .rules import RULES, Finding, Severity, rule, scan_connections, scan_layers, scan_ports
@@ -130,7 +131,7 @@ class FileCache:
         data = self._read(path)
         if isinstance(data, FileProblem):
             return Loaded(path, problem=data)
-        if b"-----BEGIN CERTIFICATE-----" not in data:
+        if not is_pem(data, "CERTIFICATE"):
             what = "no PEM certificate"
             try:
                 x509.load_der_x509_certificate(data)
@@ -147,7 +148,7 @@ class FileCache:
             return Loaded(
                 path, problem=FileProblem("GT303", f"{path} has a PEM certificate that cannot be parsed ({exc})")
             )
-        if b"PRIVATE KEY-----" in data:
+        if is_pem(data, "PRIVATE KEY"):
             self._with_key.add(str(path))
         return Loaded(path, value=certs)
 
@@ -195,7 +196,7 @@ class FileCache:
         try:
             crls = load_crls(path)
         except ConfigurationError as exc:
-            code = "GT302" if exc.reason.startswith("CRL file cannot be read") else "GT303"
+            code = "GT302" if exc.problem is Problem.FILE_UNREADABLE else "GT303"
             return Loaded(path, problem=FileProblem(code, f"{path}: {exc.reason}"))
         return Loaded(path, value=tuple(crls))
 

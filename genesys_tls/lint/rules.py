@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 
+from .._pem import is_ca, spki
 from ..catalogue import (
     BOOLEAN_CANONICAL,
     CATALOGUE,
@@ -805,13 +806,6 @@ def _fingerprint(cert: x509.Certificate) -> bytes:
     return cert.fingerprint(hashes.SHA256())
 
 
-def _spki(cert_or_key: Any) -> bytes:
-    """The DER SubjectPublicKeyInfo of a certificate's or a private key's public key."""
-    public = cert_or_key.public_key()
-    data: bytes = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return data
-
-
 def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     """Whether ``parent`` signed ``child`` (name chaining and signature, via cryptography)."""
     if child.issuer != parent.subject:
@@ -1088,7 +1082,7 @@ def _check_files(ctx: LintContext, layer: _Layer, valid: Mapping[str, str]) -> N
         entry = ctx.files.private_key(key_path)
         if entry.problem is not None:
             _file_problem(ctx, layer, "certificate-key", entry.problem)
-        elif certs and entry.value is not None and _spki(entry.value) != _spki(certs[0]):
+        elif certs and entry.value is not None and spki(entry.value) != spki(certs[0]):
             ctx.emit(
                 R["GT304"].finding(
                     layer.object,
@@ -1137,7 +1131,7 @@ def _check_crl_trust_here(
         paths = _path_values(ctx, CATALOGUE["certificate"], cert_value)
         loaded = [ctx.files.certificates(p).value for p in paths]
         if all(loaded):
-            own = tuple(c for certs in loaded for c in (certs or ())[1:] if _is_ca(c))
+            own = tuple(c for certs in loaded for c in (certs or ())[1:] if is_ca(c))
             cert_key = str(paths[0]) if own else ""
     signers = (*trusted, *own)
     verdict = ctx.memo(
@@ -1273,7 +1267,7 @@ class _Side:
         CA certificates among its own intermediates; with a key for memoization."""
         if self.trusted is None or self.trusted_key is None:
             return None
-        own = tuple(c for c in (self.chain or ())[1:] if _is_ca(c))
+        own = tuple(c for c in (self.chain or ())[1:] if is_ca(c))
         return (*self.trusted, *own), f"{self.trusted_key}+{','.join(self.chain_key[:1]) if own else ''}"
 
 
@@ -1343,13 +1337,6 @@ def _check_protocol_level(ctx: LintContext, res: ResolvedSecurity) -> None:
             option="sec-protocol",
         )
     )
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except (x509.ExtensionNotFound, ValueError):
-        return False
 
 
 def _check_key(ctx: LintContext, res: ResolvedSecurity) -> None:
