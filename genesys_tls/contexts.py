@@ -37,26 +37,37 @@ by :mod:`cryptography` to check them, then by OpenSSL from their own file.
 
 from __future__ import annotations
 
-import functools
 import os
 import ssl
-import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, TypeAlias
 
 import attrs
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-from ._pem import is_ca, is_pem, private_file, read_file, spki
+from ._keys import (
+    PasswordCallback,
+    PrivateKey,
+    _certifi_bundle,
+    _certifi_certificates,
+    _chain_file,
+    _config_error,
+    _load_key,
+    _located,
+    load_certificates,
+    load_private_key,
+)
+from ._pem import is_ca, is_pem, read_file, spki
+from ._policy import _apply_protocols
+from ._policy import check_cipher_list as check_cipher_list  # noqa: PLC0414 - re-exported
+from ._policy import protocol_bounds as protocol_bounds  # noqa: PLC0414 - re-exported
 from .addresses import parse_address
-from .catalogue import FILE_PROVIDER, ProtocolVersion, Side, protocol_range
+from .catalogue import FILE_PROVIDER, Side
 from .crl import CRLCache, default_cache
-from .errors import ConfigurationError, InsecureConfigurationWarning, LegacyProtocolWarning, Problem
+from .errors import ConfigurationError, InsecureConfigurationWarning
 from .resolved import NOT_AUTHENTICATED, Check, CRLScope, Mode, ResolvedSecurity
 
 __all__ = [
@@ -65,299 +76,15 @@ __all__ = [
     "ConnectionPlan",
     "PasswordCallback",
     "PrivateKey",
-    "check_cipher_list",
     "client_context",
     "client_plan",
     "load_certificates",
     "load_private_key",
-    "protocol_bounds",
     "server_context",
 ]
 
-#: A private key as :mod:`cryptography` loads it.
-PrivateKey: TypeAlias = PrivateKeyTypes
-#: Returns the password of an encrypted ``certificate-key``.
-PasswordCallback: TypeAlias = Callable[[], str | bytes]
 #: Which certificates are checked against ``tls-crl``: the peer's leaf only, or its whole chain.
 CRLCheck: TypeAlias = Literal["leaf", "chain"]
-
-
-#: Python's own security level (``ssl.SSLContext`` sets ``@SECLEVEL=2``), kept when ``cipher-list`` is set.
-_SECLEVEL = 2
-#: Ciphers for TLS 1.0/1.1 when ``cipher-list`` is not set: Python's old default, which keeps the SHA-1
-#: MAC suites those versions need (Python's current default removes them).
-_LEGACY_CIPHERS = "DEFAULT:!aNULL:!eNULL:!MD5:!3DES:!DES:!RC4:!IDEA:!SEED:!aDSS:!SRP:!PSK"
-
-#: The one place protocol versions become :class:`ssl.TLSVersion` (the ranges are catalogue data).
-_TLS_VERSIONS: dict[ProtocolVersion, ssl.TLSVersion] = {
-    (1, 0): ssl.TLSVersion.TLSv1,
-    (1, 1): ssl.TLSVersion.TLSv1_1,
-    (1, 2): ssl.TLSVersion.TLSv1_2,
-    (1, 3): ssl.TLSVersion.TLSv1_3,
-}
-
-
-# --------------------------------------------------------------------------------------------- protocols
-
-
-def protocol_bounds(
-    sec_protocol_canonical: str | None, *, legacy: bool = False
-) -> tuple[ssl.TLSVersion, ssl.TLSVersion | None]:
-    """The ``(minimum_version, maximum_version)`` of a ``sec-protocol`` value (spec section 4).
-
-    ======== ========= =========
-    value    minimum   maximum
-    ======== ========= =========
-    ``''``   TLS 1.2   none
-    SSLv23   TLS 1.1   none
-    TLSv11   TLS 1.1   TLS 1.1
-    TLSv12   TLS 1.2   TLS 1.2
-    TLSv13   TLS 1.3   TLS 1.3
-    TLSv1    TLS 1.0   none (only with ``legacy=True``, with a :class:`LegacyProtocolWarning`)
-    ======== ========= =========
-
-    Args:
-        sec_protocol_canonical: the resolver's canonical value (``None`` is the default ``''``); the other
-            spellings the catalogue accepts (``TLSv1.2``...) are canonicalised here too.
-        legacy: the caller opted into legacy protocols (``resolved.legacy_protocols``).
-
-    Returns:
-        The minimum and the maximum (``None``: the newest the library offers).
-
-    Raises:
-        ConfigurationError: ``SSLv2``, ``SSLv3``, ``TLSv1`` without ``legacy``, or an unknown value.
-
-    Example:
-        >>> protocol_bounds("SSLv23")
-        (<TLSVersion.TLSv1_1: 770>, None)
-    """
-    minimum, maximum = protocol_range(sec_protocol_canonical, legacy=legacy)
-    if minimum < (1, 1):
-        warnings.warn(
-            "sec-protocol=TLSv1: TLS 1.0 is allowed as the floor because legacy protocols were opted into; "
-            "OpenSSL security level 0 is used so that TLS 1.0 can be negotiated at all",
-            LegacyProtocolWarning,
-            stacklevel=2,
-        )
-    return _TLS_VERSIONS[minimum], _TLS_VERSIONS[maximum] if maximum is not None else None
-
-
-def check_cipher_list(value: str) -> None:
-    """Check that OpenSSL accepts a ``cipher-list`` value (TLS 1.2 and below; TLS 1.3 suites are not set by
-    it).
-
-    Raises:
-        ConfigurationError: OpenSSL selects no cipher from it. The error names the option and the value;
-            callers add the file, level and object with :meth:`~ConfigurationError.located`.
-
-    Example:
-        >>> check_cipher_list("ECDHE+AESGCM")
-        >>> check_cipher_list("NO-SUCH-CIPHER")
-        Traceback (most recent call last):
-        ...
-        genesys_tls.errors.ConfigurationError: cipher-list selects no cipher OpenSSL knows ...
-    """
-    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    _set_ciphers(probe, value)
-
-
-def _set_ciphers(ctx: ssl.SSLContext, value: str) -> None:
-    try:
-        ctx.set_ciphers(value)
-    except (ssl.SSLError, ValueError):  # ValueError: an embedded NUL
-        raise ConfigurationError(
-            "cipher-list selects no cipher OpenSSL knows (it governs TLS 1.2 and below; OpenSSL names such "
-            "as 'ECDHE+AESGCM:!aNULL')",
-            option="cipher-list",
-            value=value,
-            valid="an OpenSSL cipher string (openssl ciphers -v 'STRING' lists what it selects)",
-        ) from None
-
-
-# --------------------------------------------------------------------------------------------- files
-
-
-def _located(exc: ConfigurationError, resolved: ResolvedSecurity | None, option: str | None) -> ConfigurationError:
-    if resolved is None or option is None:
-        return exc.located(option=option)
-    return exc.located(
-        object=_object_of(resolved, option),
-        level=resolved.level_of(option),
-        option=option,
-    )
-
-
-def _object_of(resolved: ResolvedSecurity, option: str) -> str:
-    """The configuration object an option's value came from; for an unset member of the certificate group,
-    the object of the level the group was taken from."""
-    opt = resolved[option]
-    if opt.object is not None:
-        return opt.object
-    if opt.group_level is not None:
-        for member in resolved:
-            if member.group_level is opt.group_level and member.source is opt.group_level and member.object:
-                return member.object
-    return resolved.object
-
-
-def _parse_certificates(data: bytes, path: Path) -> list[x509.Certificate]:
-    if not is_pem(data):
-        hint = " (it looks like DER: convert it with 'openssl x509 -inform der')" if data[:1] == b"\x30" else ""
-        raise ConfigurationError(
-            f"not a PEM certificate file{hint}", file=str(path), valid="a PEM file with CERTIFICATE blocks",
-            problem=Problem.FILE_FORMAT,
-        )
-    try:
-        certs = x509.load_pem_x509_certificates(data)
-    except ValueError:
-        raise ConfigurationError(
-            "holds no certificate that can be read (PEM CERTIFICATE blocks expected)",
-            file=str(path),
-            valid="a PEM file with CERTIFICATE blocks",
-            problem=Problem.FILE_FORMAT,
-        ) from None
-    return certs
-
-
-def load_certificates(
-    path: str | os.PathLike[str],
-    *,
-    resolved: ResolvedSecurity | None = None,
-    option: str | None = None,
-) -> list[x509.Certificate]:
-    """The certificates of a PEM file, in file order (a chain file, or a ``trusted-ca`` file with several CAs).
-
-    Args:
-        path: the file.
-        resolved: with ``option``, the settings the path came from, so the error names the option, its
-            level and the object.
-        option: the option that named the file.
-
-    Raises:
-        ConfigurationError: the file is missing, unreadable, not PEM or holds no certificate.
-    """
-    file = Path(path)
-    try:
-        return _parse_certificates(read_file(file, "certificate"), file)
-    except ConfigurationError as exc:
-        raise _located(exc, resolved, option) from None
-
-
-def _password_bytes(password: str | bytes) -> bytes:
-    return password.encode("utf-8") if isinstance(password, str) else bytes(password)
-
-
-def load_private_key(
-    path: str | os.PathLike[str],
-    password: str | bytes | PasswordCallback | None = None,
-    *,
-    resolved: ResolvedSecurity | None = None,
-    option: str | None = None,
-) -> PrivateKey:
-    """A PEM private key: PKCS#1, PKCS#8 or SEC1, clear or encrypted.
-
-    Args:
-        path: the key file (a file holding a certificate and its key works too).
-        password: the password of an encrypted key, or a callable returning it (called only when the key is
-            encrypted). Ignored for a key in clear.
-        resolved: with ``option``, the settings the path came from (for error locations).
-        option: the option that named the file (``certificate-key``).
-
-    Returns:
-        The key. Never shown in errors.
-
-    Raises:
-        ConfigurationError: the file is missing, unreadable or holds no PEM private key; the key is encrypted
-            and no password was given; the password is wrong.
-    """
-    file = Path(path)
-    try:
-        return _load_key(read_file(file, "private key"), file, password)[0]
-    except ConfigurationError as exc:
-        raise _located(exc, resolved, option) from None
-
-
-def _load_key(
-    data: bytes, path: Path, password: str | bytes | PasswordCallback | None
-) -> tuple[PrivateKey, bytes | None]:
-    """The key and the password bytes used (``None`` for a key in clear)."""
-    if not is_pem(data, "PRIVATE KEY"):
-        raise ConfigurationError(
-            "holds no PEM private key", file=str(path), valid="a PEM private key (PKCS#1, PKCS#8 or SEC1)",
-            problem=Problem.FILE_FORMAT,
-        )
-    try:
-        return serialization.load_pem_private_key(data, None), None
-    except TypeError:
-        pass  # encrypted: needs the password
-    except (ValueError, UnsupportedAlgorithm):
-        raise ConfigurationError(
-            "private key cannot be read (damaged PEM or unsupported key type)",
-            file=str(path),
-            valid="a PEM private key (PKCS#1, PKCS#8 or SEC1)",
-        ) from None
-    if password is None:
-        raise ConfigurationError(
-            "private key is encrypted and no password was given (pass password= or password_env=, or "
-            "--password-env NAME on the command line; passwords are never read from the environment file)",
-            file=str(path),
-        )
-    secret = _password_bytes(password() if callable(password) else password)
-    try:
-        return serialization.load_pem_private_key(data, secret), secret
-    except (ValueError, TypeError):
-        raise ConfigurationError(
-            "private key cannot be decrypted: wrong password", file=str(path)
-        ) from None
-
-
-# The certificate file given to load_cert_chain: the certificates read and checked here, written once per
-# (paths, mtimes, sizes) in a private directory (0700, files 0600) removed at exit, so that OpenSSL loads
-# exactly what was checked and a comma-separated chain becomes one file.
-_chain_lock = threading.Lock()
-_chain_files: dict[tuple[tuple[str, int, int], ...], tuple[Path, tuple[x509.Certificate, ...]]] = {}
-
-
-def _stamp(path: Path) -> tuple[str, int, int]:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return (str(path), -1, -1)
-    return (str(path.resolve()), status.st_mtime_ns, status.st_size)
-
-
-def _chain_file(
-    paths: Sequence[Path], resolved: ResolvedSecurity, option: str
-) -> tuple[Path, tuple[x509.Certificate, ...]]:
-    key = tuple(_stamp(p) for p in paths)
-    with _chain_lock:
-        cached = _chain_files.get(key)
-        if cached is not None and cached[0].is_file():
-            return cached
-    certs: list[x509.Certificate] = []
-    for path in paths:
-        certs.extend(load_certificates(path, resolved=resolved, option=option))
-    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
-    entry = (private_file(pem, "chain"), tuple(certs))
-    with _chain_lock:
-        _chain_files[key] = entry
-    return entry
-
-
-def _certifi_bundle() -> str:
-    import certifi
-
-    return str(certifi.where())
-
-
-@functools.cache
-def _certifi_certificates() -> tuple[x509.Certificate, ...]:
-    """The certifi CAs as CRL signers (parsed only when a client without trusted-ca has a tls-crl)."""
-    with open(_certifi_bundle(), "rb") as handle, warnings.catch_warnings():
-        # a few public roots have non-positive serial numbers, which cryptography warns about
-        warnings.simplefilter("ignore")
-        return tuple(x509.load_pem_x509_certificates(handle.read()))
-
 
 # --------------------------------------------------------------------------------------------- building
 
@@ -368,15 +95,6 @@ class _Built:
     warnings: tuple[str, ...]
     crl: bool
     presents_certificate: bool
-
-
-def _config_error(
-    reason: str, resolved: ResolvedSecurity, option: str, *, file: str | None = None, value: str | None = None,
-    valid: str | None = None,
-) -> ConfigurationError:
-    return _located(
-        ConfigurationError(reason, file=file or resolved.file, value=value, valid=valid), resolved, option
-    )
 
 
 def _password_source(
@@ -510,71 +228,6 @@ def _check_provider(resolved: ResolvedSecurity) -> list[str]:
         )
         warnings.warn(text, InsecureConfigurationWarning, stacklevel=4)
         notes.append(text)
-    return notes
-
-
-def _apply_protocols(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> list[str]:
-    """``sec-protocol`` and ``cipher-list`` (they interact through the security level); returns warnings."""
-    notes: list[str] = []
-    sec_protocol = resolved.sec_protocol
-    try:
-        minimum, maximum = protocol_bounds(sec_protocol, legacy=resolved.legacy_protocols)
-    except ConfigurationError as exc:
-        raise _located(exc, resolved, "sec-protocol") from None
-    legacy_floor = minimum < ssl.TLSVersion.TLSv1_2
-    lower_level = legacy_floor and (
-        (maximum is not None and maximum < ssl.TLSVersion.TLSv1_2) or minimum is ssl.TLSVersion.TLSv1
-    )
-    if legacy_floor:
-        with warnings.catch_warnings():
-            # Python deprecates TLSv1/TLSv1_1 values; the configuration asked for them and we warn ourselves.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            ctx.minimum_version = minimum
-            if maximum is not None:
-                ctx.maximum_version = maximum
-    else:
-        ctx.minimum_version = minimum
-        if maximum is not None:
-            ctx.maximum_version = maximum
-    if lower_level:
-        version = "TLS 1.0" if minimum is ssl.TLSVersion.TLSv1 else "TLS 1.1"
-        text = (
-            f"sec-protocol={sec_protocol}: {version} is deprecated (RFC 8996); OpenSSL security level 0 is "
-            "used because OpenSSL 3 refuses TLS 1.0/1.1 at level 1 and above (weak keys and SHA-1 are then "
-            "accepted too)"
-        )
-        if maximum is not None:  # TLSv1 already warned in protocol_bounds
-            warnings.warn(text, LegacyProtocolWarning, stacklevel=4)
-        notes.append(text)
-    ciphers = resolved.cipher_list
-    level = 0 if lower_level else _SECLEVEL
-    if ciphers:
-        spec = ciphers if "@SECLEVEL" in ciphers.upper() else f"{ciphers}:@SECLEVEL={level}"
-        try:
-            _set_ciphers(ctx, spec)
-        except ConfigurationError as exc:
-            bad = ConfigurationError(exc.reason, option="cipher-list", value=ciphers, valid=exc.valid)
-            raise _located(bad, resolved, "cipher-list") from None
-        if "@SECLEVEL" in ciphers.upper() and ctx.security_level < _SECLEVEL:
-            text = (
-                f"cipher-list sets OpenSSL security level {ctx.security_level} "
-                f"(below Python's {_SECLEVEL}): weak keys and signatures are accepted"
-            )
-            warnings.warn(text, InsecureConfigurationWarning, stacklevel=4)
-            notes.append(text)
-        if minimum is ssl.TLSVersion.TLSv1_3:
-            notes.append(
-                "cipher-list does not govern TLS 1.3 suites and sec-protocol=TLSv13 allows only TLS 1.3: "
-                "cipher-list has no effect"
-            )
-    elif lower_level:
-        _set_ciphers(ctx, f"{_LEGACY_CIPHERS}:@SECLEVEL=0")
-    if legacy_floor and not lower_level and ctx.security_level > 0:
-        notes.append(
-            f"sec-protocol={sec_protocol} allows TLS 1.1, but OpenSSL 3 refuses TLS 1.1 at security level "
-            f"{ctx.security_level}: the effective floor is TLS 1.2 (write @SECLEVEL=0 in cipher-list to accept "
-            "TLS 1.1 peers, which weakens every connection)"
-        )
     return notes
 
 

@@ -388,7 +388,7 @@ def test_chain_in_certificate_is_one_private_file_sent_in_order(root: Path) -> N
     env = env_of(root, server={"certificate": "int-leaf.pem, int.pem", "certificate-key": "int-leaf.key"})
     resolved = server_of(env)
     server_context(resolved)
-    from genesys_tls import contexts
+    from genesys_tls import _keys as contexts  # the chain files live with the key and certificate reading
 
     files = [path for path, _ in contexts._chain_files.values()]
     chain_file = next(p for p in files if len(x509.load_pem_x509_certificates(p.read_bytes())) == 2)
