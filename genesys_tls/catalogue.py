@@ -6,6 +6,8 @@ docs' option reference (``docs/options.md`` is :func:`render_reference`, checked
 
 Names, values and levels follow the Genesys Security Deployment Guide and the Platform SDK; see
 ``docs/options.md`` and ``docs/precedence.md`` for the sources and for the choices made where they are silent.
+
+Size: over 600 lines because most of it is the option table itself (data, one entry per option).
 """
 
 from __future__ import annotations

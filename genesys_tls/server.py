@@ -51,6 +51,9 @@ Example::
         ...  # clients dial core.address
         core.wait(1)
         print(core.records[0].to_dict())
+
+Size: over 600 lines because it is the whole server engine (generations, hooks, accept loop, workers,
+records) in one place, so that every server of the package behaves the same.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ Types are the Application types shown in Genesys Administrator (the environment 
 matched without regard to case or runs of whitespace. Only a few of them could be checked against the
 Genesys pages; the others are marked ``confirmed: false`` in the data. ``docs/support-matrix.md`` describes
 the data, the matching rules and every assumption.
+
+Size: over 600 lines because it renders the support matrix data and its page in one place.
 """
 
 from __future__ import annotations
