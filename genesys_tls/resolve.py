@@ -187,8 +187,8 @@ def resolve_server(
         ConfigurationError: unknown application or port, or an invalid value where it is read.
 
     Example:
-        >>> env = Environment(applications={"S": Application("S", ports={"secure": Port("secure", 7001,
-        ...     "tls=1;tls-mutual=1")})})
+        >>> from genesys_tls import loads
+        >>> env = loads("applications: {S: {ports: {secure: {port: 7001, transport: 'tls=1;tls-mutual=1'}}}}")
         >>> resolve_server(env, "S", "secure").mode.value
         'mutual'
     """

@@ -19,6 +19,7 @@ from genesys_tls.catalogue import (
     parse_boolean,
     render_reference,
 )
+from genesys_tls.contexts import protocol_bounds
 from genesys_tls.errors import ConfigurationError
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -212,3 +213,12 @@ def test_options_reference_is_current() -> None:
 
 def test_other_transport_parameters_are_not_options() -> None:
     assert not set(catalogue.OTHER_TRANSPORT_PARAMETERS) & set(CATALOGUE)
+
+
+# --- sec-protocol valid values are the catalogue's, not a second list in contexts.py ------------------------
+
+
+def test_protocol_bounds_valid_values_come_from_the_catalogue() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        protocol_bounds("TLSv1", legacy=False)
+    assert info.value.valid == CATALOGUE["sec-protocol"].valid_text()

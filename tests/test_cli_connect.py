@@ -19,16 +19,11 @@ from cryptography.hazmat.primitives import serialization
 from genesys_tls.cli import main
 from genesys_tls.handshake import Server, connect
 from genesys_tls.loaders import load
-from genesys_tls.pki import PKIFiles, build_pki
+from genesys_tls.pki import PKIFiles
 from genesys_tls.resolve import resolve_client, resolve_server
 
 CLIENT = "Client_client-host"
 PASSWORD = "pa55-w0rd"
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
-    return build_pki(tmp_path_factory.mktemp("cli-pki"))
 
 
 def variant(pki: PKIFiles, name: str, edit: Any) -> Path:
@@ -290,3 +285,43 @@ def test_serve_errors_exit_2(pki: PKIFiles, capsys: pytest.CaptureFixture[str]) 
         assert main(serve_argv(pki.environment, "secure", "--address", f"127.0.0.1:{port}", "--count", "1")) == 2
     err = capsys.readouterr().err
     assert "cannot listen" in err and "Traceback" not in err
+
+
+def one_line_exit_2(capsys: pytest.CaptureFixture[str], code: int) -> str:
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    return captured.err
+
+
+# --- --timeout nan / inf / huge reached socket.settimeout and crashed with a traceback ---------------------
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "1e300", "-inf"])
+def test_connect_timeout_not_finite_is_usage(
+    pki: PKIFiles, capsys: pytest.CaptureFixture[str], timeout: str
+) -> None:
+    code = main([
+        "connect", str(pki.environment), "--app", CLIENT, "--connection", "TServer/secure",
+        "--address", "127.0.0.1:1", f"--timeout={timeout}",
+    ])
+    assert "--timeout" in one_line_exit_2(capsys, code)
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "1e300"])
+def test_serve_timeout_not_finite_is_usage(
+    pki: PKIFiles, capsys: pytest.CaptureFixture[str], timeout: str
+) -> None:
+    codes: list[int] = []
+    argv = [
+        "serve", str(pki.environment), "--app", "TServer", "--port", "secure",
+        "--address", "127.0.0.1:0", "--count", "1", f"--timeout={timeout}",
+    ]
+    # Before the fix serve listened with the bad timeout (and crashed on the first client): run it in a
+    # thread so that a regression fails instead of hanging.
+    thread = threading.Thread(target=lambda: codes.append(main(argv)), daemon=True)
+    thread.start()
+    thread.join(20)
+    assert codes, "serve accepted the timeout and listened"
+    assert "--timeout" in one_line_exit_2(capsys, codes[0])

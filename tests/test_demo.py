@@ -11,11 +11,13 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from genesys_tls import demo
 from genesys_tls.cli import main
+from genesys_tls.errors import ConfigurationError
 
 CONTRACT_SCENARIOS = {
     "simple": "ok",
@@ -115,3 +117,36 @@ def test_console_script_demo(tmp_path: Path) -> None:
 def test_bad_timeout_is_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--timeout", "0"]) == 2
     assert "--timeout" in capsys.readouterr().err
+
+
+def one_line_exit_2(capsys: pytest.CaptureFixture[str], code: int) -> str:
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    return captured.err
+
+
+# --- demo --keep where no folder can be made raised NotADirectoryError / FileNotFoundError ------------------
+
+
+def test_demo_keep_under_a_file_is_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code = main(["demo", "--keep", str(afile / "sub")])
+    assert "afile" in one_line_exit_2(capsys, code)
+
+
+def test_demo_keep_unwritable_is_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import genesys_tls.pki
+
+    def refuse(root: Any, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied", str(Path(root) / "certs"))
+
+    monkeypatch.setattr(genesys_tls.pki, "build_pki", refuse)
+    code = main(["demo", "--keep", str(tmp_path / "kept")])
+    assert "Permission denied" in one_line_exit_2(capsys, code)
+    with pytest.raises(ConfigurationError):
+        demo.run_demo(tmp_path / "kept2")

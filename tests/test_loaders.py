@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 
 import genesys_tls as gt
 from genesys_tls import loaders
+from genesys_tls.cli import main
+from genesys_tls.errors import ConfigurationError
 from genesys_tls.loaders import dump, dump_data, environment_from_data, load, load_component_config, loads
 from genesys_tls.model import HostOS
+from genesys_tls.pki import PKIFiles
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "environment.yaml"
@@ -577,3 +580,83 @@ def test_scale(tmp_path: Path) -> None:
     assert len(env.applications) == 20_000
     assert env.application("app19999").connections[0].server == f"app{(19999 * 7 + 1) % 20_000}"
     assert sum(len(a.connections) for a in env.applications.values()) == 40_000
+
+
+CLIENT = "Client_client-host"
+
+
+# --- a private key pasted as an option value was echoed by resolve --json, lint and error messages ---------
+
+
+def _key_text(pki: PKIFiles) -> str:
+    return pki.hosts["tsrv-host"].key.read_text()
+
+
+def _secret_lines(pki: PKIFiles) -> list[str]:
+    return [line for line in _key_text(pki).splitlines() if line and not line.startswith("-----")]
+
+
+def _variant(pki: PKIFiles, name: str, edit: Any) -> Path:
+    data = yaml.safe_load(pki.environment.read_text())
+    edit(data)
+    path = pki.directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("where", ["host-annex", "transport"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["resolve", "--app", "TServer", "--port", "secure", "--json"],
+        ["lint", "--json"],
+        ["lint"],
+        ["serve", "--app", "TServer", "--port", "secure", "--address", "127.0.0.1:0", "--count", "1"],
+    ],
+)
+def test_inline_private_key_is_refused_and_never_shown(
+    pki: PKIFiles, capsys: pytest.CaptureFixture[str], where: str, argv: list[str]
+) -> None:
+    key = _key_text(pki)
+
+    def edit(data: dict[str, Any]) -> None:
+        if where == "host-annex":
+            data["hosts"]["tsrv-host"]["annex"]["security"]["certificate-key"] = key
+        else:
+            port = data["applications"]["TServer"]["ports"]["secure"]
+            port["transport"] = "tls=1;certificate-key=" + key.replace("\n", " ")
+
+    path = _variant(pki, f"inline-key-{where}", edit)
+    code = main([argv[0], str(path), *argv[1:]])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in captured.err
+    assert "private key" in captured.err
+    for line in _secret_lines(pki):
+        assert line[:16] not in captured.out + captured.err
+
+
+def test_inline_private_key_in_component_config_is_refused(pki: PKIFiles, tmp_path: Path) -> None:
+    key = _key_text(pki).replace("\n", " ")
+    cfg = tmp_path / "lca.cfg"
+    cfg.write_text(f"[security]\ncertificate-key = {key}\n")
+    with pytest.raises(ConfigurationError) as info:
+        load_component_config(cfg)
+    text = str(info.value) + repr(info.value)
+    for line in _secret_lines(pki):
+        assert line[:16] not in text
+
+
+def test_inline_private_key_error_holds_no_key_via_api(pki: PKIFiles) -> None:
+    key = _key_text(pki)
+    path = _variant(
+        pki, "inline-key-api",
+        lambda d: d["hosts"]["client-host"]["annex"]["security"].__setitem__("certificate-key", key),
+    )
+    with pytest.raises(ConfigurationError) as info:
+        load(path)
+    assert info.value.value is None
+    assert info.value.option == "certificate-key"
+    text = str(info.value) + repr(info.value) + repr(info.value.args)
+    for line in _secret_lines(pki):
+        assert line[:16] not in text
