@@ -28,9 +28,11 @@ from .resolve import Mode, Reading, ResolvedOption, ResolvedSecurity, resolve_cl
 from .transport import TransportParameters, format_transport, parse_transport
 
 if TYPE_CHECKING:
+    from ._classify import classify
     from .contexts import ConnectionPlan, client_context, client_plan, server_context
-    from .handshake import HandshakeResult, connect, serve
+    from .handshake import HandshakeResult, Server, connect, connect_async, serve
     from .names import match_target_name
+    from .server import Generation, GenerationHolder, ServerCore
 
 __version__ = "0.1.0"
 
@@ -40,6 +42,12 @@ _LAZY = {
     "client_plan": "contexts",
     "ConnectionPlan": "contexts",
     "connect": "handshake",
+    "connect_async": "handshake",
+    "Server": "handshake",
+    "classify": "_classify",
+    "ServerCore": "server",
+    "Generation": "server",
+    "GenerationHolder": "server",
     "serve": "handshake",
     "HandshakeResult": "handshake",
     "match_target_name": "names",
@@ -53,6 +61,8 @@ __all__ = [
     "Connection",
     "ConnectionPlan",
     "Environment",
+    "Generation",
+    "GenerationHolder",
     "GenesysTLSError",
     "HandshakeResult",
     "Host",
@@ -62,14 +72,18 @@ __all__ = [
     "Reading",
     "ResolvedOption",
     "ResolvedSecurity",
+    "Server",
+    "ServerCore",
     "Side",
     "Source",
     "TLSError",
     "TransportParameters",
     "__version__",
+    "classify",
     "client_context",
     "client_plan",
     "connect",
+    "connect_async",
     "dump",
     "format_transport",
     "load",

@@ -1,0 +1,71 @@
+"""The package's layout rules: ``ssl`` and ``socket`` are imported only by the modules that apply TLS, and
+option names are spelled only in the catalogue, the resolver and the documented exceptions."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import genesys_tls
+from genesys_tls.catalogue import CATALOGUE
+
+PACKAGE = Path(genesys_tls.__file__).parent
+
+#: The modules that apply TLS or open sockets (everything else decides, and imports neither).
+TLS_MODULES = {
+    "_classify.py", "_keys.py", "_policy.py", "contexts.py", "handshake.py", "harness.py", "server.py",
+}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_ssl_and_socket_only_in_the_tls_modules() -> None:
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(_imports(path) & {"ssl", "socket"})
+        for path in PACKAGE.rglob("*.py")
+        if str(path.relative_to(PACKAGE)) not in TLS_MODULES and _imports(path) & {"ssl", "socket"}
+    }
+    assert offenders == {}
+    lint = [p for p in (PACKAGE / "lint").rglob("*.py") if _imports(p) & {"ssl", "socket"}]
+    assert lint == []
+
+
+#: Modules allowed to spell option names, and why.
+OPTION_NAME_EXCEPTIONS = {
+    "catalogue.py": "the catalogue itself",
+    "resolve.py": "the resolver (precedence per option)",
+    "resolved.py": "the typed properties over the resolver's answer",
+    "lint/rules.py": "findings name the option they are about",
+    "contexts.py": "error locations name the option a file or value came from",
+    "_policy.py": "error locations and warnings name sec-protocol / cipher-list",
+    "crl.py": "errors name tls-crl (crl.OPTION)",
+    "handshake.py": "the expected-name error names tls-target-name",
+    "pki.py": "the environment it writes is configuration text (through catalogue.option)",
+    "__init__.py": "the docstring example",
+}
+
+
+def test_option_names_only_in_the_catalogue_and_documented_exceptions() -> None:
+    spelled = re.compile("|".join(rf'"{re.escape(name)}"' for name in CATALOGUE if "-" in name))
+    found = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if spelled.search(path.read_text())
+    }
+    assert found == set(OPTION_NAME_EXCEPTIONS)  # a new spelling elsewhere, or a stale exception, fails
+
+
+def test_top_level_exports_the_server_and_classify() -> None:
+    from genesys_tls import handshake, server
+
+    assert genesys_tls.Server is handshake.Server and genesys_tls.ServerCore is server.ServerCore
+    assert genesys_tls.connect_async is handshake.connect_async and genesys_tls.classify is handshake.classify
