@@ -74,7 +74,7 @@ _LOOPBACK = "127.0.0.1"
 _BACKDATE = dt.timedelta(hours=1)  # default notBefore / lastUpdate: an hour ago, for clock skew
 _CA_LIFETIME = dt.timedelta(days=3650)
 _LEAF_LIFETIME = dt.timedelta(days=365)
-_CRL_LIFETIME = dt.timedelta(days=30)
+_CRL_LIFETIME = dt.timedelta(days=90)  # beyond lint's 30-day expiry window: a fresh PKI passes the gate
 _MAX_CN = 64  # RFC 5280 upper bound of commonName
 
 _DNS_NAME = re.compile(r"^[A-Za-z0-9*_.-]+$")
@@ -640,7 +640,7 @@ class CertificateAuthority:
 
         Args:
             last_update: thisUpdate (default: an hour ago).
-            next_update: nextUpdate (default: 30 days after ``last_update``).
+            next_update: nextUpdate (default: 90 days after ``last_update``).
             der: DER instead of PEM.
 
         Raises:
@@ -767,7 +767,7 @@ class PKIFiles:
         revoked: ``certs/revoked.*``: like the first host's (valid from 90 days ago), revoked 61 days ago,
             listed in ``crl/current.pem``.
         cn_only: ``certs/cn-only.*``: subject CN the first host name, no SAN extension.
-        crl_current: ``crl/current.pem``: the CA's CRL listing ``revoked``, valid for 30 days.
+        crl_current: ``crl/current.pem``: the CA's CRL listing ``revoked``, valid for 90 days.
         crl_expired: ``crl/expired.pem``: the CA's CRL of 60 days ago (listing ``revoked``) whose nextUpdate
             was yesterday.
         crl_wrong_ca: ``crl/wrong-ca.pem``: a CRL signed by ``other-ca`` (listing the serial of ``revoked``
