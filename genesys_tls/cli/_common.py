@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, TLSError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -19,9 +20,66 @@ class CLIError(Exception):
     """Bad usage: printed as one line, exit 2."""
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> int:
-    """Print one line on stderr and return ``code``."""
-    print(" ".join(message.split()), file=sys.stderr)
+#: the JSON Schema of the error object printed with ``--json`` (``docs/schemas/error.schema.json``)
+ERROR_SCHEMA = "docs/schemas/error.schema.json"
+
+#: what ``cli.main`` set for this run: ``json`` -> errors also printed as JSON on stdout
+_ERRORS = {"json": False}
+
+
+def wants_json(argv: Sequence[str]) -> bool:
+    """Whether a command line asks for JSON output (``--json``, ``--format json``, ``--format=json``)."""
+    args = list(argv)
+    if "--" in args:
+        args = args[: args.index("--")]
+    for index, arg in enumerate(args):
+        if arg in {"--json", "--format=json"}:
+            return True
+        if arg == "--format" and args[index + 1 : index + 2] == ["json"]:
+            return True
+    return False
+
+
+def json_errors(enabled: bool) -> None:
+    """Make :func:`fail` also print its error as one JSON object on stdout (set by ``cli.main``)."""
+    _ERRORS["json"] = enabled
+
+
+def error_object(message: str, code: int, error: BaseException | None = None) -> dict[str, Any]:
+    """The ``{"error": {...}}`` document of ``docs/schemas/error.schema.json`` for one failure."""
+    kind = "usage"
+    if isinstance(error, ConfigurationError):
+        kind = "configuration"
+    elif isinstance(error, TLSError):
+        kind = "tls"
+    out: dict[str, Any] = {"kind": kind, "exit-code": code, "message": message}
+    if isinstance(error, ConfigurationError):
+        out["reason"] = error.reason
+        for name in ("file", "object", "level", "option", "value"):
+            value = getattr(error, name)
+            if value is not None:
+                out[name] = value
+        if error.valid:
+            out["valid"] = error.valid if isinstance(error.valid, str) else list(error.valid)
+        suggestions = getattr(error, "suggestions", ())
+        if suggestions:
+            out["suggestions"] = list(suggestions)
+    elif isinstance(error, TLSError):
+        out["category"] = error.category.value
+        out["detail"] = error.detail
+    return {"error": out}
+
+
+def fail(message: str, code: int = EXIT_USAGE, error: BaseException | None = None) -> int:
+    """Print one line on stderr (and, with ``--json``, the error object on stdout); return ``code``.
+
+    The exit code is the same with or without ``--json``.
+    """
+    line = " ".join(message.split())
+    print(line, file=sys.stderr)
+    if _ERRORS["json"]:
+        emit_json(error_object(line, code, error))
+        sys.stdout.flush()
     return code
 
 
