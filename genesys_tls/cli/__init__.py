@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError, GenesysTLSError
-from ._common import EXIT_USAGE, CLIError, fail, json_errors, wants_json
+from ._common import EXIT_USAGE, CLIError, fail, json_errors, point_at_schemas, wants_json
 
 __all__ = ["main"]
 
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    point_at_schemas(sub)
     return parser
 
 

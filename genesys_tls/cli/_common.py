@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -20,8 +21,39 @@ class CLIError(Exception):
     """Bad usage: printed as one line, exit 2."""
 
 
-#: the JSON Schema of the error object printed with ``--json`` (``docs/schemas/error.schema.json``)
-ERROR_SCHEMA = "docs/schemas/error.schema.json"
+#: the folder of the JSON Schemas, in the project's source tree
+SCHEMA_DIR = "docs/schemas"
+#: command (``pki init`` for a sub-action) -> the JSON Schema of its ``--json`` output
+SCHEMAS = {
+    "resolve": "resolve.schema.json",
+    "lint": "lint.schema.json",
+    "connect": "connect.schema.json",
+    "serve": "serve.schema.json",
+    "demo": "demo.schema.json",
+    "pki init": "pki-init.schema.json",
+}
+#: the JSON Schema of the error object printed with ``--json``
+ERROR_SCHEMA = "error.schema.json"
+
+
+def schema_epilog(command: str) -> str:
+    """The ``--help`` sentence pointing at a command's JSON Schemas."""
+    return (
+        f"JSON output (--json): {SCHEMA_DIR}/{SCHEMAS[command]}; errors with --json: {SCHEMA_DIR}/{ERROR_SCHEMA} "
+        "(see docs/contract.md)"
+    )
+
+
+def point_at_schemas(sub: argparse._SubParsersAction[Any], prefix: str = "") -> None:
+    """Append :func:`schema_epilog` to the ``--help`` of every registered command that has a schema."""
+    for name, parser in sub.choices.items():
+        command = f"{prefix}{name}"
+        if command in SCHEMAS:
+            parser.epilog = f"{parser.epilog}; {schema_epilog(command)}" if parser.epilog else schema_epilog(command)
+        nested = parser._subparsers
+        for action in nested._group_actions if nested is not None else ():
+            if isinstance(action, argparse._SubParsersAction):
+                point_at_schemas(action, f"{command} ")
 
 #: what ``cli.main`` set for this run: ``json`` -> errors also printed as JSON on stdout
 _ERRORS = {"json": False}
