@@ -32,9 +32,10 @@ import ipaddress
 import itertools
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 import yaml
@@ -46,6 +47,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from .catalogue import SECURITY_SECTION, TARGET_NAME_CHECK_ON, option
 from .errors import ConfigurationError
 from .transport import format_transport
+
+if TYPE_CHECKING:  # only for the configure_* helpers' annotations; this module does not load ssl
+    import ssl
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -362,6 +366,16 @@ class Issued:
         _write_file(key_path, key_bytes, 0o600)
         return cert_path, key_path
 
+    def configure_cert(self, context: ssl.SSLContext) -> None:
+        """Make ``context`` present this certificate (and its intermediates) with its key, like trustme.
+
+        ``ssl`` loads certificates from files only: the chain and the key go to a private temporary folder
+        (mode 0o700) that is removed before this returns.
+        """
+        with tempfile.TemporaryDirectory(prefix="genesys-tls-") as folder:
+            cert_path, key_path = self.write(folder, "issued")
+            context.load_cert_chain(cert_path, key_path)
+
 
 # --- certificate authorities ----------------------------------------------------------------------------
 
@@ -463,6 +477,17 @@ class CertificateAuthority:
     def key_pem(self, password: bytes | None = None, format: KeyFormat = "pkcs8") -> bytes:
         """This CA's private key, PEM (see :meth:`Issued.key_pem`)."""
         return _key_pem(self.private_key, password, format)
+
+    def configure_trust(self, context: ssl.SSLContext) -> None:
+        """Make ``context`` trust certificates this CA issued (its root's certificate, like trustme).
+
+        For an intermediate CA the root is trusted, so the peer must send the intermediate in its chain (as
+        :meth:`Issued.configure_cert` does).
+        """
+        root = self
+        while root.issuer is not None:
+            root = root.issuer
+        context.load_verify_locations(cadata=root.cert_pem().decode("ascii"))
 
     def issue(
         self,
