@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ..errors import ConfigurationError, TLSError
 
@@ -118,6 +119,14 @@ def fail(message: str, code: int = EXIT_USAGE, error: BaseException | None = Non
 def emit_json(data: Any) -> None:
     """Print one JSON document (or one JSON line when used per event)."""
     print(json.dumps(data, sort_keys=False))
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set to anything non-empty (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def load_env(path: str) -> Any:
