@@ -110,7 +110,7 @@ _PROTOCOLS: dict[str, tuple[ssl.TLSVersion, ssl.TLSVersion | None]] = {
 def protocol_bounds(
     sec_protocol_canonical: str | None, *, legacy: bool = False
 ) -> tuple[ssl.TLSVersion, ssl.TLSVersion | None]:
-    """The ``(minimum_version, maximum_version)`` of a ``sec-protocol`` value (spec section 4).
+    """The ``(minimum_version, maximum_version)`` of a ``sec-protocol`` value (see ``docs/options.md``).
 
     ======== ========= =========
     value    minimum   maximum

@@ -38,7 +38,7 @@ __all__ = ["DEMO_ENVIRONMENT", "SCENARIOS", "DemoReport", "Scenario", "ScenarioR
 #: The file name of the demo environment, next to the PKI's files.
 DEMO_FILE = "demo.yaml"
 
-#: The embedded environment (contract section 1). Paths are those :func:`genesys_tls.pki.build_pki` writes.
+#: The embedded environment (format: ``docs/contract.md``). Paths are those :func:`genesys_tls.pki.build_pki` writes.
 #: Port numbers are the configured ones; the demo listens on ephemeral ports and dials them instead.
 DEMO_ENVIRONMENT = """\
 # genesys-tls demo environment: one T-Server with every port flavour, servers with broken certificates,

@@ -44,7 +44,7 @@ class GenesysTLSError(Exception):
 
 
 class Category(enum.StrEnum):
-    """Why a handshake or a verification failed (contract section 2, ``connect --json``)."""
+    """Why a handshake or a verification failed (``connect --json``, see ``docs/contract.md``)."""
 
     UNTRUSTED = "untrusted"
     NAME_MISMATCH = "name-mismatch"

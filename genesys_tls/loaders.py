@@ -1,4 +1,4 @@
-"""Environment files in and out: YAML and JSON (contract section 1), component ``.cfg`` files, JSON Schema.
+"""Environment files in and out: YAML and JSON (format: ``docs/contract.md``), component ``.cfg`` files, JSON Schema.
 
 Option values are kept exactly as typed: YAML scalars that YAML 1.1 would turn into numbers or booleans
 (``1``, ``true``, ``yes``, ``off``, ``0x1F``) are read as their text, so ``tls-target-name-check: no`` stays

@@ -9,7 +9,7 @@ Two levels:
 * :class:`CertificateAuthority` and :class:`Issued`: make a root CA, intermediates, server and client
   leaves (SAN or CN-only, any validity window), revoke them and sign CRLs; write PEM files.
 * :func:`build_pki` / :func:`pki_init`: a whole folder with a CA, one host certificate per Genesys Host, the
-  broken certificates and CRLs a test needs, and a ready ``environment.yaml`` (contract section 1).
+  broken certificates and CRLs a test needs, and a ready ``environment.yaml`` (format: ``docs/contract.md``).
 
 Example::
 
@@ -852,7 +852,7 @@ def _check_names(names: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _environment(names: Sequence[str], hosts: Mapping[str, tuple[str, str]], ca: str) -> dict[str, Any]:
-    """The environment of contract section 1 for the host certificates written by :func:`build_pki`."""
+    """The environment (format: ``docs/contract.md``) for the host certificates written by :func:`build_pki`."""
     certificate, certificate_key, trusted_ca = (
         option(n).name for n in ("certificate", "certificate-key", "trusted-ca")
     )

@@ -1,4 +1,4 @@
-"""``genesys-tls``: a thin argparse shell over the library (contract section 2).
+"""``genesys-tls``: a thin argparse shell over the library (``docs/contract.md``).
 
 Each command lives in its own module with ``register(subparsers)`` and ``run(args) -> int``. Exit codes:
 0 success, 1 the thing checked failed, 2 bad usage or bad configuration (one line on stderr, never a
