@@ -3,8 +3,10 @@ of ``examples/`` (what a fresh clone has):
 
 * ``python`` blocks run in order in one namespace per page (a page reads like one session);
 * ``python pytest`` blocks are test files: written to the folder and run with pytest (the plugin included);
-* ``sh`` blocks run as one script (``set -e``), ``console`` blocks run their ``$ `` lines and every output line
-  they show (other than ``...``) must appear in what the commands print;
+* ``sh`` blocks run as one script (``set -e``), ``console`` blocks run their ``$ `` lines (each must exit 0, or
+  N when the line ends with ``# exit N``) and every output line they show (other than ``...``) must appear in
+  what the commands print;
+* ``yaml environment`` blocks must load as an environment;
 * a block whose info string says ``illustrative`` is not run (signatures, fragments, installs, commands that
   need files the reader has and the tests do not). They are listed by :func:`test_illustrative_blocks_are_few`.
 
@@ -24,12 +26,16 @@ from pathlib import Path
 import attrs
 import pytest
 
+from genesys_tls.loaders import loads
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docs").glob("*/*.md"))]
 RUN = {"python", "sh", "console"}
 FENCE = re.compile(r"^```([A-Za-z0-9_-]*)([^\n`]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 #: ports a block's ``genesys-tls serve`` uses when it gives no --address (the pki init environment's)
 CONFIGURED_PORTS = (7000, 7001, 7002)
+#: a console command expected to exit with another code than 0 ends with ``# exit N``
+EXIT_MARK = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
 
 
 @attrs.frozen
@@ -76,7 +82,11 @@ def _script(block: Block) -> tuple[str, list[str]]:
     commands, shown = [], []
     for line in block.code.splitlines():
         if line.startswith("$ "):
-            commands.append(line[2:])
+            expected = EXIT_MARK.search(line)
+            command = line[2:] if expected is None else line[2:expected.start()]
+            code = 0 if expected is None else int(expected.group(1))
+            commands.append(f'set +e; {command}; rc=$?; set -e; [ "$rc" -eq {code} ] || '
+                            f'{{ echo "exit $rc, expected {code}: {command.strip()}" >&2; exit 97; }}')
         elif line.strip() and line.strip() != "...":
             shown.append(" ".join(line.split()))
     return "set -eu\n" + "\n".join(commands) + "\n", shown
@@ -108,7 +118,14 @@ def run_pytest(block: Block, folder: Path) -> None:
     assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout
 
 
-RUNNABLE = [p for p in PAGES if any(b.lang in RUN and "illustrative" not in b.flags for b in blocks(p))]
+def _environment(block: Block) -> bool:
+    return block.lang == "yaml" and "environment" in block.flags
+
+
+RUNNABLE = [
+    p for p in PAGES
+    if any((b.lang in RUN or _environment(b)) and "illustrative" not in b.flags for b in blocks(p))
+]
 
 
 @pytest.mark.parametrize("page", RUNNABLE, ids=lambda p: str(p.relative_to(ROOT)))
@@ -119,12 +136,14 @@ def test_page_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(folder)
     namespace: dict[str, object] = {"__name__": f"doc_{page.stem}"}
     for block in blocks(page):
-        if block.lang not in RUN or "illustrative" in block.flags:
+        if (block.lang not in RUN and not _environment(block)) or "illustrative" in block.flags:
             continue
         if block.lang == "python" and "pytest" in block.flags:
             run_pytest(block, folder)
         elif block.lang == "python":
             exec(compile(block.code, block.where, "exec"), namespace)  # noqa: S102 - the docs' own code
+        elif block.lang == "yaml":
+            loads(block.code, base_dir=folder)
         else:
             run_shell(block, folder)
 
@@ -142,3 +161,20 @@ def test_every_fence_is_parsed() -> None:
         text = page.read_text(encoding="utf-8")
         fences = len(re.findall(r"^```", text, re.M))
         assert fences == 2 * len(blocks(page)), page
+
+
+#: references a reader of a fresh clone cannot follow
+UNFOLLOWABLE = re.compile(r"\.\./shared|spec section|contract section|§|\(issues? \d+\)|/work/|/home/\w")
+
+
+def test_no_reference_a_reader_cannot_follow() -> None:
+    files = [ROOT / "README.md", ROOT / "CHANGELOG.md", *PAGES, *sorted((ROOT / "examples").glob("*")),
+             *sorted((ROOT / "genesys_tls").rglob("*.py")), *sorted((ROOT / "benchmarks").glob("*"))]
+    found = []
+    for path in dict.fromkeys(files):
+        if not path.is_file() or path.suffix not in {".md", ".py", ".yaml", ".sh", ""}:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if UNFOLLOWABLE.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
