@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import attrs
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, closest
 
 __all__ = [
     "BOOLEAN_CANONICAL",
@@ -508,7 +508,7 @@ def option(name: str) -> Option:
         return CATALOGUE[name]
     except KeyError:
         raise ConfigurationError(
-            "unknown option", option=name, valid=tuple(CATALOGUE)
+            "unknown option", option=name, valid=tuple(CATALOGUE), suggestions=closest(name, CATALOGUE)
         ) from None
 
 
