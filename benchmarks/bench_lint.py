@@ -52,7 +52,7 @@ def write_pki(folder: Path) -> None:
 
 
 def environment(apps: int) -> dict[str, Any]:
-    """The environment data (contract section 1) for ``apps`` applications."""
+    """The environment data (format: ``docs/contract.md``) for ``apps`` applications."""
     hosts: dict[str, Any] = {}
     for h in range((apps + APPS_PER_HOST - 1) // APPS_PER_HOST):
         cert = h % CERTIFICATES

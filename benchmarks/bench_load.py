@@ -1,4 +1,4 @@
-"""Loading environments of growing size: linear, not quadratic (issue 2).
+"""Loading environments of growing size: linear, not quadratic.
 
 Run: ``python benchmarks/bench_load.py``. Generates JSON and YAML environments of 5,000 / 10,000 / 20,000
 applications (two connections each), loads each with ``genesys_tls.load`` and, as the raw baseline in the same

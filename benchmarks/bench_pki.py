@@ -2,7 +2,7 @@
 
 Run it from the project root (takes about 20 s on 2 cores)::
 
-    /work/.venv/bin/python benchmarks/bench_pki.py [--repeat-ec 30] [--repeat-rsa 7]
+    python benchmarks/bench_pki.py [--repeat-ec 30] [--repeat-rsa 7]
 
 Three comparisons per key type (EC P-256 and RSA 2048):
 

@@ -1,6 +1,6 @@
 """genesys_tls: model, resolve, build and test Genesys TLS configuration.
 
-The public names of the contract (``../shared/spec/contract.md`` section 3)::
+The public names (``docs/contract.md``, "Python names")::
 
     import genesys_tls as gt
 

@@ -35,7 +35,7 @@ _TLS_VERSIONS: dict[ProtocolVersion, ssl.TLSVersion] = {
 def protocol_bounds(
     sec_protocol_canonical: str | None, *, legacy: bool = False
 ) -> tuple[ssl.TLSVersion, ssl.TLSVersion | None]:
-    """The ``(minimum_version, maximum_version)`` of a ``sec-protocol`` value (spec section 4).
+    """The ``(minimum_version, maximum_version)`` of a ``sec-protocol`` value (see ``docs/options.md``).
 
     ======== ========= =========
     value    minimum   maximum

@@ -29,9 +29,10 @@ import ipaddress
 import itertools
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import attrs
 from cryptography import x509
@@ -40,6 +41,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:  # only for the configure_* helpers' annotations; this module does not load ssl
+    import ssl
 
 __all__ = ["CertificateAuthority", "Issued", "KeyFormat", "KeyType", "PrivateKey"]
 
@@ -56,7 +60,7 @@ DEFAULT_NAMES: tuple[str, ...] = ("tsrv-host", "client-host")
 _BACKDATE = dt.timedelta(hours=1)  # default notBefore / lastUpdate: an hour ago, for clock skew
 _CA_LIFETIME = dt.timedelta(days=3650)
 _LEAF_LIFETIME = dt.timedelta(days=365)
-_CRL_LIFETIME = dt.timedelta(days=30)
+_CRL_LIFETIME = dt.timedelta(days=90)  # beyond lint's 30-day expiry window: a fresh PKI passes the gate
 _MAX_CN = 64  # RFC 5280 upper bound of commonName
 
 _DNS_NAME = re.compile(r"^[A-Za-z0-9*_.-]+$")
@@ -344,6 +348,16 @@ class Issued:
         _write_file(key_path, key_bytes, 0o600)
         return cert_path, key_path
 
+    def configure_cert(self, context: ssl.SSLContext) -> None:
+        """Make ``context`` present this certificate (and its intermediates) with its key, like trustme.
+
+        ``ssl`` loads certificates from files only: the chain and the key go to a private temporary folder
+        (mode 0o700) that is removed before this returns.
+        """
+        with tempfile.TemporaryDirectory(prefix="genesys-tls-") as folder:
+            cert_path, key_path = self.write(folder, "issued")
+            context.load_cert_chain(cert_path, key_path)
+
 
 # --- certificate authorities ----------------------------------------------------------------------------
 
@@ -445,6 +459,17 @@ class CertificateAuthority:
     def key_pem(self, password: bytes | None = None, format: KeyFormat = "pkcs8") -> bytes:
         """This CA's private key, PEM (see :meth:`Issued.key_pem`)."""
         return _key_pem(self.private_key, password, format)
+
+    def configure_trust(self, context: ssl.SSLContext) -> None:
+        """Make ``context`` trust certificates this CA issued (its root's certificate, like trustme).
+
+        For an intermediate CA the root is trusted, so the peer must send the intermediate in its chain (as
+        :meth:`Issued.configure_cert` does).
+        """
+        root = self
+        while root.issuer is not None:
+            root = root.issuer
+        context.load_verify_locations(cadata=root.cert_pem().decode("ascii"))
 
     def issue(
         self,
@@ -622,7 +647,7 @@ class CertificateAuthority:
 
         Args:
             last_update: thisUpdate (default: an hour ago).
-            next_update: nextUpdate (default: 30 days after ``last_update``).
+            next_update: nextUpdate (default: 90 days after ``last_update``).
             der: DER instead of PEM.
 
         Raises:

@@ -19,7 +19,7 @@ from typing import TypeAlias
 
 import attrs
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, closest
 
 __all__ = [
     "BOOLEAN_CANONICAL",
@@ -552,7 +552,7 @@ def option(name: str) -> Option:
         return CATALOGUE[name]
     except KeyError:
         raise ConfigurationError(
-            "unknown option", option=name, valid=tuple(CATALOGUE)
+            "unknown option", option=name, valid=tuple(CATALOGUE), suggestions=closest(name, CATALOGUE)
         ) from None
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import textwrap
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -37,7 +38,7 @@ __all__ = ["DEMO_ENVIRONMENT", "SCENARIOS", "DemoReport", "Scenario", "ScenarioR
 #: The file name of the demo environment, next to the PKI's files.
 DEMO_FILE = "demo.yaml"
 
-#: The embedded environment (contract section 1). Paths are those :func:`genesys_tls.pki.build_pki` writes.
+#: The embedded environment (format: ``docs/contract.md``). Paths are those :func:`genesys_tls.pki.build_pki` writes.
 #: Port numbers are the configured ones; the demo listens on ephemeral ports and dials them instead.
 DEMO_ENVIRONMENT = """\
 # genesys-tls demo environment: one T-Server with every port flavour, servers with broken certificates,
@@ -171,6 +172,7 @@ class Scenario:
         expected: ``ok`` or the failure category the client must see.
         authenticated: when set, the client result's ``authenticated`` must equal it.
         server_expected: when set, what the server must record (``ok`` or its refusal's category).
+        server_note: why the server records something else than the client sees (shown by ``render``).
     """
 
     name: str
@@ -181,7 +183,11 @@ class Scenario:
     expected: str
     authenticated: bool | None = None
     server_expected: str | None = None
+    server_note: str = ""
 
+
+#: What a server learns when the client refuses its certificate: only the TLS alert, never the reason.
+ALERT_ONLY = "the client refused its certificate with a TLS alert, and alerts carry no reason"
 
 #: The scenario matrix.
 SCENARIOS: tuple[Scenario, ...] = (
@@ -202,7 +208,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("untrusted-server", "server certificate from a CA the client does not trust", "Client",
              "TServer_Untrusted", "secure", "untrusted"),
     Scenario("name-mismatch", "certificate for wrong.invalid, tls-target-name-check=host", "Client",
-             "TServer_WrongName", "secure", "name-mismatch"),
+             "TServer_WrongName", "secure", "name-mismatch",
+             server_note=f"{ALERT_ONLY}, so a name mismatch reads as untrusted there; only the client knows "
+             "the name it expected"),
     Scenario("name-mismatch-no-check", "same certificate, no name check", "Client_NoCheck", "TServer_WrongName",
              "secure", "ok", authenticated=True, server_expected="ok"),
     Scenario("encryption-only", "client-auth=0 against an untrusted server: encrypted, NOT authenticated",
@@ -296,29 +304,41 @@ class DemoReport:
             out["directory"] = str(self.directory)
         return out
 
-    def render(self) -> str:
-        """The readable table: scenario, mode, expected, outcome, server, pass; then the failures' details."""
-        rows = [("scenario", "mode", "expected", "outcome", "server saw", "pass")]
+    def render(self, *, colour: bool = False, width: int = 80) -> str:
+        """The readable report, at most ``width`` columns (80 by default; longer texts wrap by design).
+
+        One row per scenario (PASS/FAIL, name, mode, the client's outcome), then its one-line description and,
+        when the server recorded something else than the client saw, what the server saw and why. ``colour``
+        adds ANSI colours to PASS/FAIL (the CLI sets it only on a terminal, never with ``NO_COLOR``).
+        """
+        indent = " " * 7
+
+        def paint(text: str, code: str) -> str:
+            return f"\033[{code}m{text}\033[0m" if colour else text
+
+        def wrap(text: str) -> list[str]:
+            return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ",
+                                 break_on_hyphens=False) or [indent]
+
+        lines = [f"genesys-tls demo: {len(self.results)} scenarios, real TLS handshakes on 127.0.0.1", ""]
+        name_w = max([len("scenario"), *(len(r.scenario.name) for r in self.results)])
+        mode_w = max([len("mode"), *(len(r.mode) for r in self.results)])
+        lines.append(f"{'':4}   {'scenario'.ljust(name_w)}  {'mode'.ljust(mode_w)}  client saw")
         for r in self.results:
-            mode = r.mode + (" (NOT authenticated)" if r.mode == "encryption-only" else "")
-            rows.append((r.scenario.name, mode, r.scenario.expected, r.outcome, r.server_outcome or "-",
-                         "PASS" if r.passed else "FAIL"))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines = [
-            f"genesys-tls demo: {len(self.results)} scenarios, real TLS handshakes on 127.0.0.1",
-            "",
-        ]
-        for index, row in enumerate(rows):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-            if index == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        lines.append("")
-        for r in self.results:
+            verdict = paint("PASS", "32") if r.passed else paint("FAIL", "1;31")
+            outcome = r.outcome if r.outcome == r.scenario.expected else f"{r.outcome} (expected {r.scenario.expected})"
+            lines.append(f"{verdict}   {r.scenario.name.ljust(name_w)}  {r.mode.ljust(mode_w)}  {outcome}".rstrip())
+            lines.extend(wrap(r.scenario.description))
+            if r.server_outcome != r.outcome:
+                saw = r.server_outcome or "nothing (no handshake reached it)"
+                why = r.scenario.server_note or (ALERT_ONLY if r.server_outcome == "untrusted" else "")
+                lines.extend(wrap(f"server saw: {saw}" + (f": {why}" if why else "")))
             if not r.passed:
-                lines.append(f"FAIL {r.scenario.name}: {r.scenario.description}: {r.detail}")
+                lines.extend(wrap(f"detail: {r.detail}"))
+        lines.append("")
         if any(not r.authenticated and r.mode == "encryption-only" for r in self.results):
-            lines.append("note: encryption-only (client-auth=0) links are encrypted but the server is NOT "
-                         "authenticated")
+            lines.extend(textwrap.wrap("note: encryption-only (client-auth=0) links are encrypted but the server "
+                                       "is NOT authenticated", width=width))
         if self.directory is not None:
             lines.append(f"kept: {self.directory} (environment {self.directory / DEMO_FILE})")
         lines.append(f"{self.passed} passed, {self.failed} failed in {self.seconds:.2f}s")

@@ -13,8 +13,9 @@ callbacks never pass their result to an exception.
 
 from __future__ import annotations
 
+import difflib
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "Category",
@@ -24,7 +25,19 @@ __all__ = [
     "LegacyProtocolWarning",
     "Problem",
     "TLSError",
+    "closest",
 ]
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 3) -> tuple[str, ...]:
+    """The valid names closest to a name that was not found, best first (``difflib``; may be empty).
+
+    Case is ignored for the comparison (``tserver_sip`` suggests ``TServer_SIP``).
+    """
+    names = list(dict.fromkeys(candidates))
+    folded = {c.lower(): c for c in names}
+    matches = difflib.get_close_matches(name.lower(), list(folded), n=n, cutoff=0.6)
+    return tuple(folded[m] for m in matches)
 
 
 class GenesysTLSError(Exception):
@@ -32,7 +45,7 @@ class GenesysTLSError(Exception):
 
 
 class Category(enum.StrEnum):
-    """Why a handshake or a verification failed (contract section 2, ``connect --json``)."""
+    """Why a handshake or a verification failed (``connect --json``, see ``docs/contract.md``)."""
 
     UNTRUSTED = "untrusted"
     NAME_MISMATCH = "name-mismatch"
@@ -83,8 +96,10 @@ class ConfigurationError(GenesysTLSError, ValueError):
         value: the bad value as written (never a secret).
         valid: the valid values or a description of them.
         problem: the kind of problem (:class:`Problem`; ``value`` unless a file is concerned).
+        suggestions: for a name that was not found, the closest valid names (see :func:`closest`).
 
-    ``str(error)`` is one line that names all of them, fit for the CLI's stderr.
+    ``str(error)`` is one line that names all of them, fit for the CLI's stderr; a name the reason already
+    quotes is not repeated as the object or the value.
     """
 
     def __init__(
@@ -98,9 +113,11 @@ class ConfigurationError(GenesysTLSError, ValueError):
         value: str | None = None,
         valid: Sequence[str] | str | None = None,
         problem: Problem = Problem.VALUE,
+        suggestions: Sequence[str] = (),
     ) -> None:
         self.reason = reason
         self.problem = problem
+        self.suggestions = tuple(suggestions)
         self.file = file
         self.object = object
         self.level = level
@@ -129,20 +146,27 @@ class ConfigurationError(GenesysTLSError, ValueError):
             value=self.value,
             valid=self.valid,
             problem=self.problem,
+            suggestions=self.suggestions,
         )
 
     def __str__(self) -> str:
         text = self.reason
-        where = _where(self.file, self.object, self.level, self.option)
+        # A name the reason already quotes ("unknown application 'X'") is said once.
+        quoted = self.value is not None and repr(self.value) in self.reason
+        obj = None if quoted and self.object == self.value else self.object
+        where = _where(self.file, obj, self.level, self.option)
         if where:
             text += f" ({where})"
-        if self.value is not None:
+        if self.value is not None and not quoted:
             text += f"; got {self.value!r}"
+
         if self.valid:
             valid = self.valid if isinstance(self.valid, str) else ", ".join(
                 repr(v) for v in self.valid
             )
             text += f"; valid: {valid}"
+        if self.suggestions:
+            text += f"; did you mean {' or '.join(repr(s) for s in self.suggestions)}?"
         return text
 
 

@@ -14,7 +14,7 @@ that dial a connection's, with real TLS handshakes, usable from synchronous test
   on (ephemeral ports), the way ``--address`` does on the command line: only where clients dial changes, never
   the name they check.
 
-Port modes (Configuration Server), chosen from the port's effective settings:
+Port modes (Configuration Server's auto-detect ports), chosen from the port's effective settings:
 
 * ``plain`` (``tls`` off, the ``default`` port): no TLS. A TLS ClientHello arriving there is refused (category
   ``protocol``) so that a misconfigured TLS client fails at once instead of waiting.

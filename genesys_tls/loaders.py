@@ -1,4 +1,4 @@
-"""Environment files in and out: YAML and JSON (contract section 1), component ``.cfg`` files, JSON Schema.
+"""Environment files in and out: YAML and JSON (format: ``docs/contract.md``), component ``.cfg`` files, JSON Schema.
 
 Option values are kept exactly as typed: YAML scalars that YAML 1.1 would turn into numbers or booleans
 (``1``, ``true``, ``yes``, ``off``, ``0x1F``) are read as their text, so ``tls-target-name-check: no`` stays
@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, closest
 from .model import Application, Connection, Environment, Host, HostOS, Port, Sections
 from .transport import parse_transport
 
@@ -166,7 +166,7 @@ class _Ctx:
 
     def error(
         self, reason: str, *, object: str | None = None, level: str | None = None,
-        option: str | None = None, value: Any = None, valid: Any = None,
+        option: str | None = None, value: Any = None, valid: Any = None, suggestions: tuple[str, ...] = (),
     ) -> ConfigurationError:
         return ConfigurationError(
             reason,
@@ -176,6 +176,7 @@ class _Ctx:
             option=option,
             value=None if value is None else _show(value),
             valid=valid,
+            suggestions=suggestions,
         )
 
 
@@ -258,7 +259,10 @@ def _sections(ctx: _Ctx, value: Any, obj: str, level: str) -> Sections:
 def _check_keys(ctx: _Ctx, data: Mapping[str, Any], allowed: tuple[str, ...], what: str, obj: str | None) -> None:
     for key in data:
         if key not in allowed:
-            raise ctx.error(f"unknown key {key!r} in {what}", object=obj, value=key, valid=allowed)
+            raise ctx.error(
+                f"unknown key {key!r} in {what}", object=obj, value=key, valid=allowed,
+                suggestions=closest(str(key), allowed),
+            )
 
 
 def _text(ctx: _Ctx, value: Any, what: str, obj: str, *, optional: bool = True) -> str | None:

@@ -15,7 +15,7 @@ from types import MappingProxyType
 import attrs
 
 from .catalogue import SECURITY_SECTION
-from .errors import ConfigurationError
+from .errors import ConfigurationError, closest
 from .transport import TransportParameters, parse_transport
 
 __all__ = [
@@ -179,6 +179,7 @@ class Application:
                 object=self.name,
                 value=port_id,
                 valid=tuple(self.ports) or "no ports are defined",
+                suggestions=closest(port_id, self.ports),
             ) from None
 
     def connections_to(self, server: str) -> Iterator[Connection]:
@@ -231,6 +232,7 @@ class Environment:
                     object=app.name,
                     value=app.host,
                     valid=tuple(self.hosts) or "no hosts are defined",
+                    suggestions=closest(app.host, self.hosts),
                 )
             for index, conn in enumerate(app.connections):
                 server = self.applications.get(conn.server)
@@ -243,6 +245,7 @@ class Environment:
                         level="connection",
                         value=conn.server,
                         valid="an application defined in the environment",
+                        suggestions=closest(conn.server, self.applications),
                     )
                 port_id = conn.port_id or DEFAULT_PORT_ID
                 if port_id not in server.ports and (conn.port_id or server.ports):
@@ -253,6 +256,7 @@ class Environment:
                         level="connection",
                         value=port_id,
                         valid=tuple(server.ports) or "no ports are defined",
+                        suggestions=closest(port_id, server.ports),
                     )
 
     def application(self, name: str) -> Application:
@@ -270,6 +274,7 @@ class Environment:
                 object=name,
                 value=name,
                 valid=_few(self.applications),
+                suggestions=closest(name, self.applications),
             ) from None
 
     def host(self, name: str) -> Host:
@@ -282,7 +287,8 @@ class Environment:
             return self.hosts[name]
         except KeyError:
             raise ConfigurationError(
-                f"unknown host {name!r}", file=self.file, object=name, value=name, valid=_few(self.hosts)
+                f"unknown host {name!r}", file=self.file, object=name, value=name, valid=_few(self.hosts),
+                suggestions=closest(name, self.hosts),
             ) from None
 
     def host_of(self, app: Application) -> Host | None:
@@ -309,6 +315,7 @@ class Environment:
                 level="connection",
                 value=f"{server}/{port_id}" if port_id else server,
                 valid=have or "the application has no connections",
+                suggestions=closest(f"{server}/{port_id}" if port_id else server, have),
             )
         return conns[0]
 

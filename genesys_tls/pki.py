@@ -10,7 +10,7 @@ Two levels:
   root CA, intermediates, server and client leaves (SAN or CN-only, any validity window), revoke them and
   sign CRLs; write PEM files.
 * :func:`build_pki` / :func:`pki_init`: a whole folder with a CA, one host certificate per Genesys Host, the
-  broken certificates and CRLs a test needs, and a ready ``environment.yaml`` (contract section 1).
+  broken certificates and CRLs a test needs, and a ready ``environment.yaml`` (format: ``docs/contract.md``).
 
 Example::
 
@@ -108,7 +108,7 @@ class PKIFiles:
         revoked: ``certs/revoked.*``: like the first host's (valid from 90 days ago), revoked 61 days ago,
             listed in ``crl/current.pem``.
         cn_only: ``certs/cn-only.*``: subject CN the first host name, no SAN extension.
-        crl_current: ``crl/current.pem``: the CA's CRL listing ``revoked``, valid for 30 days.
+        crl_current: ``crl/current.pem``: the CA's CRL listing ``revoked``, valid for 90 days.
         crl_expired: ``crl/expired.pem``: the CA's CRL of 60 days ago (listing ``revoked``) whose nextUpdate
             was yesterday.
         crl_wrong_ca: ``crl/wrong-ca.pem``: a CRL signed by ``other-ca`` (listing the serial of ``revoked``
@@ -168,7 +168,7 @@ def _check_names(names: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _environment(names: Sequence[str], hosts: Mapping[str, tuple[str, str]], ca: str) -> dict[str, Any]:
-    """The environment of contract section 1 for the host certificates written by :func:`build_pki`."""
+    """The environment (format: ``docs/contract.md``) for the host certificates written by :func:`build_pki`."""
     certificate, certificate_key, trusted_ca = (
         option(n).name for n in ("certificate", "certificate-key", "trusted-ca")
     )

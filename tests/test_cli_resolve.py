@@ -44,7 +44,7 @@ def test_client_json_matches_the_contract(capsys: pytest.CaptureFixture[str]) ->
     assert opts["sec-protocol"]["value"] == "TLSv12"
     assert opts["sec-protocol"]["source"] == "application-options"
     assert opts["sec-protocol"]["shadowed"] == [
-        {"value": "SSLv23", "source": "host-annex", "object": "client-host"}
+        {"value": "TLSv13", "source": "host-annex", "object": "client-host"}
     ]
     for opt in opts.values():
         assert opt["source"] in SOURCES
@@ -66,7 +66,7 @@ def test_table_names_value_source_object_shadowed(capsys: pytest.CaptureFixture[
     assert code == 0
     assert "mode: mutual" in out
     line = next(ln for ln in out.splitlines() if ln.startswith("sec-protocol"))
-    assert "TLSv12" in line and "application-options" in line and "'SSLv23' at host-annex client-host" in line
+    assert "TLSv12" in line and "application-options" in line and "'TLSv13' at host-annex client-host" in line
 
 
 @pytest.mark.parametrize(

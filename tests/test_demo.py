@@ -17,6 +17,7 @@ import pytest
 
 from genesys_tls import demo
 from genesys_tls.cli import main
+from genesys_tls.demo import SCENARIOS
 from genesys_tls.errors import ConfigurationError
 
 CONTRACT_SCENARIOS = {
@@ -65,9 +66,57 @@ def test_demo_json_every_scenario_passes_and_nothing_is_left(
 def test_demo_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "scenario" in out and "expected" in out and "outcome" in out and "pass" in out
+    assert "scenario" in out and "mode" in out and "client saw" in out and out.count("PASS") == len(SCENARIOS)
     assert "FAIL" not in out and "0 failed" in out
     assert "NOT authenticated" in out
+    assert max(len(line) for line in out.splitlines()) <= 80  # fits an 80-column terminal
+    assert "\033[" not in out  # not a terminal: no colour
+    for scenario in SCENARIOS:  # every scenario's one-line description
+        assert " ".join(scenario.description.split()) in " ".join(out.split())
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[1:2] == ["name-mismatch"])
+    why = " ".join(" ".join(lines[at + 2:at + 6]).split())
+    assert why.startswith("server saw: untrusted:") and "alerts carry no reason" in why
+
+
+def test_demo_table_failures_and_colour() -> None:
+    from genesys_tls.demo import DemoReport, ScenarioResult
+
+    scenario = next(s for s in SCENARIOS if s.name == "revoked-server")
+    failed = ScenarioResult(scenario, "ok", False, "the handshake succeeded", "simple", True, "TLSv1.3", "ok", 0.1)
+    report = DemoReport((failed,), 0.1, None)
+    text = report.render()
+    assert "FAIL   revoked-server" in text and "ok (expected revoked)" in text
+    assert "detail: the handshake succeeded" in text and "server saw" not in text  # it saw the same
+    coloured = report.render(colour=True)
+    assert "\033[1;31mFAIL\033[0m" in coloured
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("no_color", [None, "1"])
+def test_demo_colour_only_on_a_terminal_without_no_color(no_color: str | None) -> None:
+    main_fd, child_fd = os.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    if no_color:
+        env["NO_COLOR"] = no_color
+    try:
+        proc = subprocess.run([sys.executable, "-m", "genesys_tls", "demo"], stdout=child_fd,
+                              stderr=subprocess.PIPE, env=env, timeout=60, check=False)
+        os.close(child_fd)
+        chunks = []
+        while True:
+            try:
+                data = os.read(main_fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(main_fd)
+    out = b"".join(chunks).decode()
+    assert proc.returncode == 0, proc.stderr
+    assert ("\033[32mPASS" in out) is (no_color is None)
 
 
 def test_demo_keep(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -96,7 +145,7 @@ def test_an_unexpected_outcome_fails_the_demo(
     assert (data["passed"], data["failed"]) == (0, 1)
     assert data["scenarios"][0]["outcome"] == "expired" and data["scenarios"][0]["passed"] is False
     assert main(["demo"]) == 1
-    assert "FAIL wrong" in capsys.readouterr().out
+    assert "FAIL   wrong" in capsys.readouterr().out
 
 
 def test_console_script_demo(tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ def test_example_loads() -> None:
     assert tsrv.security["certificate"] == "certs/tsrv.pem"
     server = env.application("TServer_SIP")
     assert (server.type, server.host) == ("T-Server", "tsrv-host")
-    assert server.security_options == {"sec-protocol": "TLSv12"}
+    assert server.security_options == {} and tsrv.security["sec-protocol"] == "TLSv12"
     assert server.ports["secure"].number == 7001
     assert dict(server.ports["secure"].transport) == {"tls": "1", "tls-mutual": "1"}
     assert server.ports["default"].number == 7000

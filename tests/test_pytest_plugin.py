@@ -102,7 +102,7 @@ def test_servers_stop_at_teardown(pytester: pytest.Pytester) -> None:
 
 def test_the_documented_example_passes(pytester: pytest.Pytester) -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "testing.md").read_text(encoding="utf-8")
-    match = re.search(r"```python\n(# tests/test_tserver_tls\.py\n.*?)```", doc, re.DOTALL)
+    match = re.search(r"```python[^\n]*\n(# tests/test_tserver_tls\.py\n.*?)```", doc, re.DOTALL)
     assert match is not None, "docs/testing.md lost its complete example test"
     pytester.makepyfile(test_tserver_tls=match.group(1))
     pytester.runpytest_inprocess(*INNER).assert_outcomes(passed=2)

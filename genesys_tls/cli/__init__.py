@@ -1,4 +1,4 @@
-"""``genesys-tls``: a thin argparse shell over the library (contract section 2).
+"""``genesys-tls``: a thin argparse shell over the library (``docs/contract.md``).
 
 Each command lives in its own module with ``register(subparsers)`` and ``run(args) -> int``. Exit codes:
 0 success, 1 the thing checked failed, 2 bad usage or bad configuration (one line on stderr, never a
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError, GenesysTLSError
-from ._common import EXIT_USAGE, CLIError, fail
+from ._common import EXIT_USAGE, CLIError, fail, json_errors, point_at_schemas, wants_json
 
 __all__ = ["main"]
 
@@ -46,11 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    point_at_schemas(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
+    json_errors(wants_json(sys.argv[1:] if argv is None else argv))
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -60,11 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except CLIError as exc:
-        return fail(str(exc))
+        return fail(str(exc), error=exc)
     except ConfigurationError as exc:
-        return fail(f"genesys-tls: configuration error: {exc}")
+        return fail(f"genesys-tls: configuration error: {exc}", error=exc)
     except GenesysTLSError as exc:
-        return fail(f"genesys-tls: {exc}", code=1)
+        return fail(f"genesys-tls: {exc}", code=1, error=exc)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .. import addresses
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, TLSError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -20,15 +23,111 @@ class CLIError(Exception):
     """Bad usage: printed as one line, exit 2."""
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> int:
-    """Print one line on stderr and return ``code``."""
-    print(" ".join(message.split()), file=sys.stderr)
+#: the folder of the JSON Schemas, in the project's source tree
+SCHEMA_DIR = "docs/schemas"
+#: command (``pki init`` for a sub-action) -> the JSON Schema of its ``--json`` output
+SCHEMAS = {
+    "resolve": "resolve.schema.json",
+    "lint": "lint.schema.json",
+    "connect": "connect.schema.json",
+    "serve": "serve.schema.json",
+    "demo": "demo.schema.json",
+    "pki init": "pki-init.schema.json",
+}
+#: the JSON Schema of the error object printed with ``--json``
+ERROR_SCHEMA = "error.schema.json"
+
+
+def schema_epilog(command: str) -> str:
+    """The ``--help`` sentence pointing at a command's JSON Schemas."""
+    return (
+        f"JSON output (--json): {SCHEMA_DIR}/{SCHEMAS[command]}; errors with --json: {SCHEMA_DIR}/{ERROR_SCHEMA} "
+        "(see docs/contract.md)"
+    )
+
+
+def point_at_schemas(sub: argparse._SubParsersAction[Any], prefix: str = "") -> None:
+    """Append :func:`schema_epilog` to the ``--help`` of every registered command that has a schema."""
+    for name, parser in sub.choices.items():
+        command = f"{prefix}{name}"
+        if command in SCHEMAS:
+            parser.epilog = f"{parser.epilog}; {schema_epilog(command)}" if parser.epilog else schema_epilog(command)
+        nested = parser._subparsers
+        for action in nested._group_actions if nested is not None else ():
+            if isinstance(action, argparse._SubParsersAction):
+                point_at_schemas(action, f"{command} ")
+
+#: what ``cli.main`` set for this run: ``json`` -> errors also printed as JSON on stdout
+_ERRORS = {"json": False}
+
+
+def wants_json(argv: Sequence[str]) -> bool:
+    """Whether a command line asks for JSON output (``--json``, ``--format json``, ``--format=json``)."""
+    args = list(argv)
+    if "--" in args:
+        args = args[: args.index("--")]
+    for index, arg in enumerate(args):
+        if arg in {"--json", "--format=json"}:
+            return True
+        if arg == "--format" and args[index + 1 : index + 2] == ["json"]:
+            return True
+    return False
+
+
+def json_errors(enabled: bool) -> None:
+    """Make :func:`fail` also print its error as one JSON object on stdout (set by ``cli.main``)."""
+    _ERRORS["json"] = enabled
+
+
+def error_object(message: str, code: int, error: BaseException | None = None) -> dict[str, Any]:
+    """The ``{"error": {...}}`` document of ``docs/schemas/error.schema.json`` for one failure."""
+    kind = "usage"
+    if isinstance(error, ConfigurationError):
+        kind = "configuration"
+    elif isinstance(error, TLSError):
+        kind = "tls"
+    out: dict[str, Any] = {"kind": kind, "exit-code": code, "message": message}
+    if isinstance(error, ConfigurationError):
+        out["reason"] = error.reason
+        for name in ("file", "object", "level", "option", "value"):
+            value = getattr(error, name)
+            if value is not None:
+                out[name] = value
+        if error.valid:
+            out["valid"] = error.valid if isinstance(error.valid, str) else list(error.valid)
+        suggestions = getattr(error, "suggestions", ())
+        if suggestions:
+            out["suggestions"] = list(suggestions)
+    elif isinstance(error, TLSError):
+        out["category"] = error.category.value
+        out["detail"] = error.detail
+    return {"error": out}
+
+
+def fail(message: str, code: int = EXIT_USAGE, error: BaseException | None = None) -> int:
+    """Print one line on stderr (and, with ``--json``, the error object on stdout); return ``code``.
+
+    The exit code is the same with or without ``--json``.
+    """
+    line = " ".join(message.split())
+    print(line, file=sys.stderr)
+    if _ERRORS["json"]:
+        emit_json(error_object(line, code, error))
+        sys.stdout.flush()
     return code
 
 
 def emit_json(data: Any) -> None:
     """Print one JSON document (or one JSON line when used per event)."""
     print(json.dumps(data, sort_keys=False))
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set to anything non-empty (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def load_env(path: str) -> Any:

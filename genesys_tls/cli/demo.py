@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from ._common import EXIT_FAILED, EXIT_OK, CLIError, emit_json
+from ._common import EXIT_FAILED, EXIT_OK, CLIError, emit_json, use_colour
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,5 +36,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report.to_dict())
     else:
-        print(report.render())
+        print(report.render(colour=use_colour(sys.stdout)))
     return EXIT_OK if report.failed == 0 else EXIT_FAILED

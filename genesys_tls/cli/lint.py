@@ -1,4 +1,4 @@
-"""``genesys-tls lint``: findings over a whole environment (contract section 2).
+"""``genesys-tls lint``: findings over a whole environment (``docs/contract.md``).
 
 Exit codes: 0 when no finding reaches ``--fail-on`` (default ``error``), 1 when one does, 2 when the
 environment cannot be loaded at all or the usage is wrong (one line on stderr, through ``cli.main``).
