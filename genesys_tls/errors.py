@@ -16,6 +16,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 
+from ._text import REDACTED, SHOWN_MAX, escape_text, looks_secret, redact
+
 __all__ = [
     "Category",
     "ConfigurationError",
@@ -50,14 +52,35 @@ def _where(
 ) -> str:
     parts = []
     if file:
-        parts.append(f"file {file}")
+        parts.append(f"file {escape_text(file, limit=_PLACE_MAX)}")
     if object:
-        parts.append(f"object {object}")
+        parts.append(f"object {escape_text(object, limit=_PLACE_MAX)}")
     if level:
-        parts.append(f"level {level}")
+        parts.append(f"level {escape_text(level, limit=_PLACE_MAX)}")
     if option:
-        parts.append(f"option {option}")
+        parts.append(f"option {escape_text(option, limit=_PLACE_MAX)}")
     return ", ".join(parts)
+
+
+#: How much of a file path, object, level or option name a message shows (then ``...``).
+_PLACE_MAX = 2 * SHOWN_MAX
+#: How much of the reason a message shows (parser messages quoted in it included).
+_REASON_MAX = 5 * SHOWN_MAX
+
+
+def _clean(text: str | None) -> str | None:
+    """A location part with key material replaced (a bare base64 key body given as a path...)."""
+    return REDACTED if text is not None and looks_secret(text) else text
+
+
+def _shown_value(value: object) -> str:
+    if not isinstance(value, str):
+        return repr(value)
+    if value == REDACTED:
+        return value
+    if len(value) > SHOWN_MAX:
+        value = value[: SHOWN_MAX - 3] + "..."
+    return repr(value)  # repr escapes every non-printable character
 
 
 class ConfigurationError(GenesysTLSError, ValueError):
@@ -73,7 +96,11 @@ class ConfigurationError(GenesysTLSError, ValueError):
         value: the bad value as written (never a secret).
         valid: the valid values or a description of them.
 
-    ``str(error)`` is one line that names all of them, fit for the CLI's stderr.
+    ``str(error)`` is one line that names all of them, fit for the CLI's stderr and safe to print: control
+    characters are escaped and long parts shortened (``genesys_tls._text.escape_text``), and one redaction
+    rule (``genesys_tls._text.looks_secret``) applies to every part: text that looks like private key
+    material, or a value under an option named like a password, is stored and shown as a placeholder, never
+    as written, in ``str()``, ``repr()`` and the attributes alike.
     """
 
     def __init__(
@@ -87,12 +114,14 @@ class ConfigurationError(GenesysTLSError, ValueError):
         value: str | None = None,
         valid: Sequence[str] | str | None = None,
     ) -> None:
+        if looks_secret(reason):
+            reason = "the message is withheld: it would show private key material"
         self.reason = reason
-        self.file = file
-        self.object = object
-        self.level = level
-        self.option = option
-        self.value = value
+        self.file = _clean(file)
+        self.object = _clean(object)
+        self.level = _clean(level)
+        self.option = _clean(option)
+        self.value = None if value is None else redact(value, name=option)
         self.valid: tuple[str, ...] | str | None = (
             tuple(valid) if valid is not None and not isinstance(valid, str) else valid
         )
@@ -118,15 +147,15 @@ class ConfigurationError(GenesysTLSError, ValueError):
         )
 
     def __str__(self) -> str:
-        text = self.reason
+        text = escape_text(self.reason, limit=_REASON_MAX)
         where = _where(self.file, self.object, self.level, self.option)
         if where:
             text += f" ({where})"
         if self.value is not None:
-            text += f"; got {self.value!r}"
+            text += f"; got {_shown_value(self.value)}"
         if self.valid:
-            valid = self.valid if isinstance(self.valid, str) else ", ".join(
-                repr(v) for v in self.valid
+            valid = escape_text(self.valid, limit=_REASON_MAX) if isinstance(self.valid, str) else ", ".join(
+                _shown_value(v) for v in self.valid
             )
             text += f"; valid: {valid}"
         return text
