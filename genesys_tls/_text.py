@@ -17,6 +17,7 @@ Pure functions, no I/O.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -83,7 +84,7 @@ def redact(text: str, *, name: str | None = None) -> str:
     return REDACTED if secret_name(name) or looks_secret(text) else text
 
 
-_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _escape_char(c: str) -> str:
@@ -103,19 +104,16 @@ def escape_text(text: str, *, limit: int | None = SHOWN_MAX * 3) -> str:
     """``text`` safe to print on one line: non-printable characters escaped, shortened past ``limit``.
 
     Control characters (C0, DEL, C1: ANSI escapes, BEL, NUL, CR, LF), bidi and other format characters and
-    unassigned or separator code points are written as Python escapes (``\\x1b``, ``\\u202e``); a backslash
-    is doubled so that the escaped text reads back unambiguously. Printable text, accents and CJK included,
-    is kept. ``limit=None`` keeps the whole text.
+    unassigned or separator code points are written as Python escapes (``\\x1b``, ``\\u202e``). Printable
+    text, accents and CJK included, is kept as it is (a backslash too, so that a message quoting a Python
+    ``repr`` is not escaped twice). ``limit=None`` keeps the whole text.
     """
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 3, 0)]
         cut = True
     else:
         cut = False
-    if text.isprintable() and "\\" not in text and "\x7f" not in text:
-        out = text
-    else:
-        out = "".join(_escape_char(c) for c in text)
+    out = text if text.isprintable() else "".join(_escape_char(c) for c in text)
     return out + "..." if cut else out
 
 
@@ -191,10 +189,8 @@ def show(value: Any, *, limit: int = SHOWN_MAX, name: str | None = None) -> str:
 
     if secret_name(name):
         return REDACTED
-    try:
+    with contextlib.suppress(_Budget):
         walk(value, 0)
-    except _Budget:
-        pass
     if secret:
         return REDACTED
     text = "".join(parts)
