@@ -40,7 +40,7 @@ REDACTED = "<redacted: looks like private key material or a password>"
 
 #: PEM private-key blocks of every kind (``PRIVATE KEY``, ``RSA PRIVATE KEY``, ``ENCRYPTED PRIVATE KEY``,
 #: ``OPENSSH PRIVATE KEY``...), with or without the dashes, any case.
-_PEM_KEY = re.compile(r"PRIVATE\s*KEY", re.IGNORECASE)
+_PEM_KEY = re.compile(r"PRIVATE KEY-----|BEGIN [A-Z0-9 ]*PRIVATE KEY", re.IGNORECASE)
 #: A run of base64 characters.
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 _HEX = re.compile(r"[0-9A-Fa-f]+")

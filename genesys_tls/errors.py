@@ -125,7 +125,7 @@ class ConfigurationError(GenesysTLSError, ValueError):
         self.valid: tuple[str, ...] | str | None = (
             tuple(valid) if valid is not None and not isinstance(valid, str) else valid
         )
-        super().__init__(reason, file, object, level, option, value, self.valid)
+        super().__init__(self.reason, self.file, self.object, self.level, self.option, self.value, self.valid)
 
     def located(
         self,
