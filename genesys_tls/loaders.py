@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from . import _files
-from ._text import looks_secret, show
+from ._text import looks_secret, may_look_secret, show
 from .errors import ConfigurationError
 from .model import Application, Connection, Environment, Host, HostOS, Port, Sections
 from .transport import parse_transport
@@ -283,8 +283,11 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 class _Ctx:
     """Where we are in the file, for error messages."""
 
-    def __init__(self, file: str | None) -> None:
+    def __init__(self, file: str | None, *, scan: bool = True) -> None:
         self.file = file
+        #: whether each string must be checked for key material (False when the whole source text was
+        #: checked at once and holds none)
+        self.scan = scan
 
     def error(
         self, reason: str, *, object: str | None = None, level: str | None = None,
@@ -319,6 +322,12 @@ def _kind(value: Any) -> str:
 def _mapping_of(ctx: _Ctx, value: Any, what: str, obj: str | None, level: str | None = None) -> Mapping[str, Any]:
     if value is None:
         return {}
+    if value.__class__ is dict and not ctx.scan:
+        for key in value:
+            if key.__class__ is not str:
+                break
+        else:
+            return value
     if not isinstance(value, Mapping):
         raise ctx.error(
             f"{what} must be a mapping, not {_kind(value)}", object=obj, level=level, value=value,
@@ -338,7 +347,7 @@ def _refuse_key_text(
     refused, and the text is not echoed anywhere. One rule, :func:`genesys_tls._text.looks_secret`: PEM
     private key text or a bare base64 key body. The object and option names are redacted by
     ConfigurationError itself when they are the key."""
-    if len(value) >= 10 and looks_secret(value):
+    if ctx.scan and len(value) >= 10 and looks_secret(value):
         raise ctx.error(
             "the file holds private key material (PEM private key text or a base64 key body) where text or a "
             "file path belongs; the value is not shown: put the key in a file and give its path",
@@ -362,6 +371,22 @@ def _scalar_text(ctx: _Ctx, value: Any, *, obj: str, level: str, option: str) ->
 
 
 def _sections(ctx: _Ctx, value: Any, obj: str, level: str) -> Sections:
+    if value is None:
+        return {}
+    if value.__class__ is dict and not ctx.scan:  # the common case: text all the way down, one pass
+        fast: dict[str, dict[str, str]] = {}
+        for section, options in value.items():
+            if section.__class__ is not str or options.__class__ is not dict:
+                break
+            for name, v in options.items():
+                if name.__class__ is not str or v.__class__ is not str:
+                    break
+            else:
+                fast[section] = options
+                continue
+            break
+        else:
+            return fast
     raw = _mapping_of(ctx, value, level, obj, level)
     out: dict[str, dict[str, str]] = {}
     for section, options in raw.items():
@@ -374,12 +399,19 @@ def _sections(ctx: _Ctx, value: Any, obj: str, level: str) -> Sections:
 
 
 def _check_keys(ctx: _Ctx, data: Mapping[str, Any], allowed: tuple[str, ...], what: str, obj: str | None) -> None:
+    if _ALLOWED.setdefault(allowed, frozenset(allowed)).issuperset(data):
+        return
     for key in data:
         if key not in allowed:
             raise ctx.error(f"unknown key {key!r} in {what}", object=obj, value=key, valid=allowed)
 
 
+_ALLOWED: dict[tuple[str, ...], frozenset[str]] = {}
+
+
 def _text(ctx: _Ctx, value: Any, what: str, obj: str, *, optional: bool = True) -> str | None:
+    if value.__class__ is str and not ctx.scan:
+        return value
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -390,6 +422,8 @@ def _text(ctx: _Ctx, value: Any, what: str, obj: str, *, optional: bool = True) 
 
 
 def _transport_text(ctx: _Ctx, value: Any, obj: str, level: str) -> str:
+    if value.__class__ is str and not ctx.scan:
+        return value
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -402,6 +436,8 @@ def _transport_text(ctx: _Ctx, value: Any, obj: str, level: str) -> str:
 
 
 def _port_number(ctx: _Ctx, value: Any, obj: str) -> int | None:
+    if value.__class__ is int and 0 < value < 65536:
+        return value
     if value is None:
         return None
     text = str(value) if isinstance(value, int | str) else ""
@@ -415,53 +451,94 @@ def _port_number(ctx: _Ctx, value: Any, obj: str) -> int | None:
     return int(text)
 
 
+_HOST_KEYS = ("ip", "os", "annex")
+_APP_KEYS = ("type", "host", "options", "annex", "ports", "connections")
+_PORT_KEYS = ("port", "transport")
+_CONN_KEYS = ("server", "port-id", "transport")
+_HOST_KEY_SET = frozenset(_HOST_KEYS)
+_APP_KEY_SET = frozenset(_APP_KEYS)
+_PORT_KEY_SET = frozenset(_PORT_KEYS)
+_CONN_KEY_SET = frozenset(_CONN_KEYS)
+_OS = {o.value: o for o in HostOS}
+
+
 def environment_from_data(
     data: Any, *, source: Path | None = None, base_dir: Path | None = None
 ) -> Environment:
     """Build an :class:`Environment` from parsed YAML/JSON data in the contract's schema.
 
     Raises:
-        ConfigurationError: wrong shapes, unknown keys, bad port numbers, broken cross-references.
+        ConfigurationError: wrong shapes, unknown keys, bad port numbers, broken cross-references,
+            private key material anywhere.
     """
-    ctx = _Ctx(str(source) if source else None)
+    return _environment(_Ctx(str(source) if source else None), data, source, base_dir)
+
+
+def _environment(ctx: _Ctx, data: Any, source: Path | None, base_dir: Path | None) -> Environment:
+    # Each check has a fast path for the common shape (a dict of text) that costs a type test; anything
+    # else goes through the general helpers, which raise the errors.
+    fast = not ctx.scan
     top = _mapping_of(ctx, data, "the environment", None)
     _check_keys(ctx, top, ("hosts", "applications"), "the environment (top level)", None)
     hosts: dict[str, Host] = {}
     for name, raw in _mapping_of(ctx, top.get("hosts"), "hosts", None).items():
-        h = _mapping_of(ctx, raw, f"host {name}", name)
-        _check_keys(ctx, h, ("ip", "os", "annex"), f"host {name}", name)
+        _refuse_key_text(ctx, name, obj=None, level="host", option=None)
+        h = raw if fast and raw.__class__ is dict else _mapping_of(ctx, raw, f"host {name}", name)
+        if not _HOST_KEY_SET.issuperset(h):
+            _check_keys(ctx, h, _HOST_KEYS, f"host {name}", name)
         os_text = _text(ctx, h.get("os"), "os", name)
-        if os_text is not None and os_text not in tuple(HostOS):
+        if os_text is not None and os_text not in _OS:
             raise ctx.error("unknown host os", object=name, option="os", value=os_text,
-                            valid=tuple(o.value for o in HostOS))
+                            valid=tuple(_OS))
         hosts[name] = Host(
             name,
             ip=_text(ctx, h.get("ip"), "ip", name),
-            os=HostOS(os_text) if os_text else None,
+            os=_OS[os_text] if os_text else None,
             annex=_sections(ctx, h.get("annex"), name, "host-annex"),
         )
     apps: dict[str, Application] = {}
     for name, raw in _mapping_of(ctx, top.get("applications"), "applications", None).items():
-        a = _mapping_of(ctx, raw, f"application {name}", name)
-        _check_keys(ctx, a, ("type", "host", "options", "annex", "ports", "connections"), f"application {name}", name)
+        _refuse_key_text(ctx, name, obj=None, level="application", option=None)
+        a = raw if fast and raw.__class__ is dict else _mapping_of(ctx, raw, f"application {name}", name)
+        if not _APP_KEY_SET.issuperset(a):
+            _check_keys(ctx, a, _APP_KEYS, f"application {name}", name)
         ports: dict[str, Port] = {}
         for pid, praw in _mapping_of(ctx, a.get("ports"), "ports", name).items():
-            p = _mapping_of(ctx, praw, f"port {pid}", f"{name}/{pid}")
-            _check_keys(ctx, p, ("port", "transport"), f"port {pid}", f"{name}/{pid}")
+            p: Mapping[str, Any]
+            if fast and praw.__class__ is dict and _PORT_KEY_SET.issuperset(praw):
+                p = praw
+            else:
+                p = _mapping_of(ctx, praw, f"port {pid}", f"{name}/{pid}")
+                _check_keys(ctx, p, _PORT_KEYS, f"port {pid}", f"{name}/{pid}")
+            number = p.get("port")
+            transport = p.get("transport")
             ports[pid] = Port(
                 pid,
-                _port_number(ctx, p.get("port"), f"{name}/{pid}"),
-                parse_transport(_transport_text(ctx, p.get("transport"), f"{name}/{pid}", "port")),
+                number if number.__class__ is int and 0 < number < 65536
+                else _port_number(ctx, number, f"{name}/{pid}"),
+                parse_transport(
+                    transport if fast and transport.__class__ is str
+                    else _transport_text(ctx, transport, f"{name}/{pid}", "port")
+                ),
             )
         conns: list[Connection] = []
         raw_conns = a.get("connections")
         if raw_conns is not None and not isinstance(raw_conns, list):
             raise ctx.error(f"connections must be a list, not {_kind(raw_conns)}", object=name,
                             level="connection", value=raw_conns, valid="a list of {server, port-id, transport}")
-        for index, craw in enumerate(raw_conns or []):
+        for index, craw in enumerate(raw_conns or ()):
+            if fast and craw.__class__ is dict and _CONN_KEY_SET.issuperset(craw):
+                server = craw.get("server")
+                port_id = craw.get("port-id")
+                transport = craw.get("transport")
+                if server.__class__ is str and (port_id is None or port_id.__class__ is str) and (
+                    transport is None or transport.__class__ is str
+                ):
+                    conns.append(Connection(server, port_id, parse_transport(transport)))
+                    continue
             where = f"{name} connection #{index + 1}"
             c = _mapping_of(ctx, craw, where, where, "connection")
-            _check_keys(ctx, c, ("server", "port-id", "transport"), where, where)
+            _check_keys(ctx, c, _CONN_KEYS, where, where)
             server = _text(ctx, c.get("server"), "server", where, optional=False)
             assert server is not None  # noqa: S101 - optional=False
             conns.append(
@@ -517,10 +594,16 @@ def loads(
         ConfigurationError: invalid YAML/JSON, aliases that expand past the limit
             (:data:`YAML_MAX_EXPANDED_NODES`), or any error of :func:`environment_from_data`.
     """
+    text = _strip_bom(text)
+    file = str(source) if source else None
     with _no_cyclic_gc():
-        return environment_from_data(
-            _parse(_strip_bom(text), format, str(source) if source else None), source=source, base_dir=base_dir
-        )
+        data = _parse(text, format, file)
+        # One look at the whole text replaces a look at each string: a string can hold key material only
+        # if the text does (escapes aside: a text with backslashes has each string checked).
+        ctx = _Ctx(file, scan="\\" in text or (may_look_secret(text) and looks_secret(text)))
+        env = _environment(ctx, data, source, base_dir)
+        del data  # freed by reference counting before the collector runs again
+        return env
 
 
 def _parse(text: str, format: str, file: str | None) -> Any:

@@ -113,11 +113,15 @@ def parse_transport(text: str | None) -> TransportParameters:
         >>> [d.code.value for d in p.diagnostics]
         ['space', 'duplicate']
     """
-    if text is None or not text.strip():
-        return TransportParameters(text or "", {}, ())
-    if len(text) <= _MEMO_MAX_LENGTH:
-        return _parse_memo(text)
-    return _parse(text)
+    if not text:
+        return _NO_PARAMETERS
+    return _parse_memo(text) if len(text) <= _MEMO_MAX_LENGTH else _parse(text)
+
+
+def _parse(text: str) -> TransportParameters:
+    if not text.strip():
+        return TransportParameters(text, {}, ())
+    return _parse_pieces(text)
 
 
 #: Transport strings repeat across thousands of ports and connections: the frozen result of the parse is
@@ -126,7 +130,7 @@ _MEMO_SIZE = 4096
 _MEMO_MAX_LENGTH = 512
 
 
-def _parse(text: str) -> TransportParameters:
+def _parse_pieces(text: str) -> TransportParameters:
     values: dict[str, str] = {}
     diags: list[TransportDiagnostic] = []
     position = 0
@@ -225,6 +229,7 @@ def _parse(text: str) -> TransportParameters:
 
 
 _parse_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_parse)
+_NO_PARAMETERS = TransportParameters("", {}, ())
 
 
 def format_transport(params: Mapping[str, str]) -> str:
