@@ -382,3 +382,11 @@ def test_normalized_name() -> None:
     assert miss.intended == "security"
     assert "runtime ignores" in miss.message
     assert near_misses(gt.loads("hosts: {h: {annex: {security: {tls-mutual: '1'}}}}")) == []
+
+
+def test_the_limits_page_is_current() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text()
+    for constant in ("MAX_ENVIRONMENT_BYTES", "MAX_CERTIFICATE_BYTES", "MAX_CRL_BYTES"):
+        mib = getattr(_files, constant) >> 20
+        assert f"| {mib} MiB | `genesys_tls._files.{constant}` |" in page, constant
+    assert f"{loaders.YAML_MAX_EXPANDED_NODES:,} nodes or {loaders.YAML_EXPANSION_FACTOR} times" in page
