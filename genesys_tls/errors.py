@@ -83,6 +83,15 @@ def _shown_value(value: object) -> str:
     return repr(value)  # repr escapes every non-printable character
 
 
+#: How many valid values a message lists before it says how many there are in all.
+_VALID_MAX = 20
+
+
+def _shown_list(values: Sequence[object]) -> str:
+    text = ", ".join(_shown_value(v) for v in values[:_VALID_MAX])
+    return text + f" ... ({len(values)} in all)" if len(values) > _VALID_MAX else text
+
+
 class ConfigurationError(GenesysTLSError, ValueError):
     """The configuration is wrong: an invalid value, a missing object, an unreadable file.
 
@@ -154,8 +163,8 @@ class ConfigurationError(GenesysTLSError, ValueError):
         if self.value is not None:
             text += f"; got {_shown_value(self.value)}"
         if self.valid:
-            valid = escape_text(self.valid, limit=_REASON_MAX) if isinstance(self.valid, str) else ", ".join(
-                _shown_value(v) for v in self.valid
+            valid = escape_text(self.valid, limit=_REASON_MAX) if isinstance(self.valid, str) else _shown_list(
+                self.valid
             )
             text += f"; valid: {valid}"
         return text

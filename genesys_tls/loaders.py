@@ -399,7 +399,10 @@ def _sections(ctx: _Ctx, value: Any, obj: str, level: str) -> Sections:
 
 
 def _check_keys(ctx: _Ctx, data: Mapping[str, Any], allowed: tuple[str, ...], what: str, obj: str | None) -> None:
-    if _ALLOWED.setdefault(allowed, frozenset(allowed)).issuperset(data):
+    known = _ALLOWED.get(allowed)
+    if known is None:
+        known = _ALLOWED[allowed] = frozenset(allowed)
+    if known.issuperset(data):
         return
     for key in data:
         if key not in allowed:

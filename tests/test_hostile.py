@@ -390,3 +390,8 @@ def test_the_limits_page_is_current() -> None:
         mib = getattr(_files, constant) >> 20
         assert f"| {mib} MiB | `genesys_tls._files.{constant}` |" in page, constant
     assert f"{loaders.YAML_MAX_EXPANDED_NODES:,} nodes or {loaders.YAML_EXPANSION_FACTOR} times" in page
+
+
+def test_a_long_list_of_valid_values_is_shortened() -> None:
+    err = ConfigurationError("unknown host", value="x", valid=tuple(f"host{i}" for i in range(10_000)))
+    assert len(str(err)) < 1000 and "(10000 in all)" in str(err)
