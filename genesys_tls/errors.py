@@ -17,6 +17,8 @@ import difflib
 import enum
 from collections.abc import Iterable, Sequence
 
+from ._text import REDACTED, SHOWN_MAX, escape_text, looks_secret, redact
+
 __all__ = [
     "Category",
     "ConfigurationError",
@@ -64,13 +66,13 @@ def _where(
 ) -> str:
     parts = []
     if file:
-        parts.append(f"file {file}")
+        parts.append(f"file {escape_text(file, limit=_PLACE_MAX)}")
     if object:
-        parts.append(f"object {object}")
+        parts.append(f"object {escape_text(object, limit=_PLACE_MAX)}")
     if level:
-        parts.append(f"level {level}")
+        parts.append(f"level {escape_text(level, limit=_PLACE_MAX)}")
     if option:
-        parts.append(f"option {option}")
+        parts.append(f"option {escape_text(option, limit=_PLACE_MAX)}")
     return ", ".join(parts)
 
 
@@ -81,6 +83,36 @@ class Problem(enum.StrEnum):
     FILE_MISSING = "file-missing"  #: a named file does not exist
     FILE_UNREADABLE = "file-unreadable"  #: a named file exists but cannot be read (a folder, permissions...)
     FILE_FORMAT = "file-format"  #: a file was read but does not hold what it should
+
+
+#: How much of a file path, object, level or option name a message shows (then ``...``).
+_PLACE_MAX = 2 * SHOWN_MAX
+#: How much of the reason a message shows (parser messages quoted in it included).
+_REASON_MAX = 5 * SHOWN_MAX
+
+
+def _clean(text: str | None) -> str | None:
+    """A location part with key material replaced (a bare base64 key body given as a path...)."""
+    return REDACTED if text is not None and looks_secret(text) else text
+
+
+def _shown_value(value: object) -> str:
+    if not isinstance(value, str):
+        return repr(value)
+    if value == REDACTED:
+        return value
+    if len(value) > SHOWN_MAX:
+        value = value[: SHOWN_MAX - 3] + "..."
+    return repr(value)  # repr escapes every non-printable character
+
+
+#: How many valid values a message lists before it says how many there are in all.
+_VALID_MAX = 20
+
+
+def _shown_list(values: Sequence[object]) -> str:
+    text = ", ".join(_shown_value(v) for v in values[:_VALID_MAX])
+    return text + f" ... ({len(values)} in all)" if len(values) > _VALID_MAX else text
 
 
 class ConfigurationError(GenesysTLSError, ValueError):
@@ -98,7 +130,11 @@ class ConfigurationError(GenesysTLSError, ValueError):
         problem: the kind of problem (:class:`Problem`; ``value`` unless a file is concerned).
         suggestions: for a name that was not found, the closest valid names (see :func:`closest`).
 
-    ``str(error)`` is one line that names all of them, fit for the CLI's stderr; a name the reason already
+    ``str(error)`` is one line that names all of them, fit for the CLI's stderr and safe to print: control
+    characters are escaped and long parts shortened (``genesys_tls._text.escape_text``), and one redaction
+    rule (``genesys_tls._text.looks_secret``) applies to every part: text that looks like private key
+    material, or a value under an option named like a password, is stored and shown as a placeholder, never
+    as written, in ``str()``, ``repr()`` and the attributes alike. A name the reason already
     quotes is not repeated as the object or the value.
     """
 
@@ -115,18 +151,20 @@ class ConfigurationError(GenesysTLSError, ValueError):
         problem: Problem = Problem.VALUE,
         suggestions: Sequence[str] = (),
     ) -> None:
+        if looks_secret(reason):
+            reason = "the message is withheld: it would show private key material"
         self.reason = reason
         self.problem = problem
         self.suggestions = tuple(suggestions)
-        self.file = file
-        self.object = object
-        self.level = level
-        self.option = option
-        self.value = value
+        self.file = _clean(file)
+        self.object = _clean(object)
+        self.level = _clean(level)
+        self.option = _clean(option)
+        self.value = None if value is None else redact(value, name=option)
         self.valid: tuple[str, ...] | str | None = (
             tuple(valid) if valid is not None and not isinstance(valid, str) else valid
         )
-        super().__init__(reason, file, object, level, option, value, self.valid)
+        super().__init__(self.reason, self.file, self.object, self.level, self.option, self.value, self.valid)
 
     def located(
         self,
@@ -150,7 +188,7 @@ class ConfigurationError(GenesysTLSError, ValueError):
         )
 
     def __str__(self) -> str:
-        text = self.reason
+        text = escape_text(self.reason, limit=_REASON_MAX)
         # A name the reason already quotes ("unknown application 'X'") is said once.
         quoted = self.value is not None and repr(self.value) in self.reason
         obj = None if quoted and self.object == self.value else self.object
@@ -158,11 +196,11 @@ class ConfigurationError(GenesysTLSError, ValueError):
         if where:
             text += f" ({where})"
         if self.value is not None and not quoted:
-            text += f"; got {self.value!r}"
+            text += f"; got {_shown_value(self.value)}"
 
         if self.valid:
-            valid = self.valid if isinstance(self.valid, str) else ", ".join(
-                repr(v) for v in self.valid
+            valid = escape_text(self.valid, limit=_REASON_MAX) if isinstance(self.valid, str) else _shown_list(
+                self.valid
             )
             text += f"; valid: {valid}"
         if self.suggestions:

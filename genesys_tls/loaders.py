@@ -9,14 +9,17 @@ Option values are kept exactly as typed: YAML scalars that YAML 1.1 would turn i
 from __future__ import annotations
 
 import configparser
+import gc
 import json
-import reprlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import _files
+from ._text import looks_secret, may_look_secret, show
 from .errors import ConfigurationError, closest
 from .model import Application, Connection, Environment, Host, HostOS, Port, Sections
 from .transport import parse_transport
@@ -108,50 +111,169 @@ ENVIRONMENT_SCHEMA: dict[str, Any] = {
 
 # ------------------------------------------------------------------------------------------- YAML in
 
+#: The most nodes a YAML document may expand to through aliases, beyond its own nodes: a document of N nodes
+#: may stand for at most ``max(YAML_MAX_EXPANDED_NODES, YAML_EXPANSION_FACTOR * N)`` nodes once every alias is
+#: followed. A "billion laughs" (a few hundred bytes standing for 10**9 nodes) is refused before anything
+#: walks it; ordinary reuse (``options: *defaults`` on 20,000 applications) is far below. Change them by
+#: assigning the module constants.
+YAML_MAX_EXPANDED_NODES = 1_000_000
+YAML_EXPANSION_FACTOR = 10
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~3x faster
 
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+#: Explicit tags of scalars kept as their text (``!!int 1`` is ``"1"``, like an untagged ``1``).
+_TEXT_TAGS = frozenset({_STR} | {f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "timestamp")})
+#: Plain scalars read as "no value" (YAML's null); every other plain scalar is text, as typed.
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+
+_ScalarNode = yaml.ScalarNode
+_SequenceNode = yaml.SequenceNode
+_MappingNode = yaml.MappingNode
+
+
+class _YAMLShapeError(Exception):
+    def __init__(self, message: str, node: yaml.Node) -> None:
+        mark = node.start_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        super().__init__(message + where)
+
 
 class _TextLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """SafeLoader that keeps scalars as typed and refuses duplicate keys."""
+    """libyaml's parser and composer, and a construction of our own: plain dicts, lists and text.
+
+    Every scalar is text as typed (``no``, ``1``, ``0x1F``, ``2024-01-01`` stay strings); the plain scalars of
+    :data:`_NULLS` are ``None``. Duplicate keys, non-text keys, recursive aliases, tags other than the core
+    ones (``!!python/...``, ``!!binary``, ``!!set``, local tags) and alias expansion past the limit are
+    errors. The implicit resolvers of YAML 1.1 (a regex per scalar) and the generic constructor are skipped:
+    the document is composed by libyaml and turned into containers in one pass.
+    """
+
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is _ScalarNode:
+            return _NULL if implicit[0] and value in _NULLS else _STR
+        return _SEQ if kind is _SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        return _Builder().document(node)
 
 
-def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    # construct_scalar refuses a non-scalar node (``!!int [a]``) with a ConstructorError.
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+class _Builder:
+    """Turns a composed YAML node graph into plain data, counting the nodes it stands for."""
+
+    def __init__(self) -> None:
+        self.done: dict[int, tuple[Any, int]] = {}  # id(node) -> (value, expanded node count)
+        self.open: set[int] = set()
+        self.nodes = 0  # distinct nodes
+
+    def document(self, node: yaml.Node) -> Any:
+        value, size = self.build(node)
+        allowed = max(YAML_MAX_EXPANDED_NODES, YAML_EXPANSION_FACTOR * self.nodes)
+        if size > allowed:
+            raise _AliasLimitError(size, allowed)
+        return value
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag is _STR or tag in _TEXT_TAGS:
+            return node.value
+        if tag == _NULL:
+            return None
+        raise _YAMLShapeError(f"the tag {tag!r} is not allowed (values are text)", node)
+
+    def build(self, node: yaml.Node) -> tuple[Any, int]:
+        cls = node.__class__
+        if cls is _ScalarNode:
+            self.nodes += 1
+            return self.scalar(node), 1  # type: ignore[arg-type]  # a ScalarNode
+        ident = id(node)
+        hit = self.done.get(ident)
+        if hit is not None:  # an alias: the same object again, its expanded size counted again
+            return hit
+        if ident in self.open:
+            raise _YAMLShapeError("an alias refers to a node that holds it (a recursive alias)", node)
+        self.open.add(ident)
+        self.nodes += 1
+        size = 1
+        scalar = self.scalar
+        value: Any
+        if cls is _MappingNode:
+            if node.tag != _MAP:
+                raise _YAMLShapeError(f"the tag {node.tag!r} is not allowed on a mapping", node)
+            pairs = []
+            for key_node, value_node in node.value:
+                if key_node.__class__ is not _ScalarNode:
+                    raise _YAMLShapeError("a key must be text, not a list or a mapping", key_node)
+                if value_node.__class__ is _ScalarNode:
+                    value = scalar(value_node)
+                    size += 2
+                    self.nodes += 2
+                else:
+                    self.nodes += 1
+                    value, sub = self.build(value_node)
+                    size += 1 + sub
+                pairs.append((scalar(key_node), value))
+            result: Any = dict(pairs)
+            if len(result) != len(pairs):  # the duplicate check costs one len() unless there is one
+                seen: set[Any] = set()
+                for (k, _), (key_node, _) in zip(pairs, node.value, strict=True):
+                    if k in seen:
+                        raise _YAMLShapeError(f"duplicate key {_display(k)}", key_node)
+                    seen.add(k)
+        elif cls is _SequenceNode:
+            if node.tag != _SEQ:
+                raise _YAMLShapeError(
+                    "expected a mapping, but found a sequence" if node.tag == _MAP
+                    else f"the tag {node.tag!r} is not allowed on a sequence", node,
+                )
+            result = []
+            for item in node.value:
+                if item.__class__ is _ScalarNode:
+                    self.nodes += 1
+                    result.append(scalar(item))
+                    size += 1
+                else:
+                    value, sub = self.build(item)
+                    result.append(value)
+                    size += sub
+        else:  # pragma: no cover - the composer makes no other node
+            raise _YAMLShapeError("unexpected YAML node", node)
+        self.open.discard(ident)
+        self.done[ident] = (result, size)
+        return result, size
 
 
-def _mapping(loader: _TextLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    if not isinstance(node, yaml.MappingNode):  # ``!!map [a, b]``
-        raise yaml.constructor.ConstructorError(
-            None, None, f"expected a mapping, but found {node.id}", node.start_mark
-        )
-    seen: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if not isinstance(key, str | int | float | bool) and key is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"a key must be text, not {type(key).__name__}", key_node.start_mark
-            )
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen[key] = loader.construct_object(value_node, deep=deep)
-    return seen
+class _AliasLimitError(Exception):
+    def __init__(self, size: int, allowed: int) -> None:
+        self.size = size
+        self.allowed = allowed
+        super().__init__(size, allowed)
 
 
-for _tag in ("bool", "int", "float", "timestamp"):
-    _TextLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _as_text)
-_TextLoader.add_constructor("tag:yaml.org,2002:map", _mapping)
+def _display(value: Any) -> str:
+    return repr(value) if value is None else repr(show(value))
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {_display(key)}")
+            seen.add(key)
     return out
 
 
@@ -161,8 +283,11 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 class _Ctx:
     """Where we are in the file, for error messages."""
 
-    def __init__(self, file: str | None) -> None:
+    def __init__(self, file: str | None, *, scan: bool = True) -> None:
         self.file = file
+        #: whether each string must be checked for key material (False when the whole source text was
+        #: checked at once and holds none)
+        self.scan = scan
 
     def error(
         self, reason: str, *, object: str | None = None, level: str | None = None,
@@ -181,14 +306,8 @@ class _Ctx:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, str):
-        text = value
-    else:
-        try:
-            text = json.dumps(value, default=str)
-        except (ValueError, TypeError, RecursionError):  # circular, deep, or keys JSON cannot write
-            text = reprlib.repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    # bounded: visits only what fits in the message, redacts key material, escapes control characters
+    return show(value)
 
 
 def _kind(value: Any) -> str:
@@ -204,6 +323,12 @@ def _kind(value: Any) -> str:
 def _mapping_of(ctx: _Ctx, value: Any, what: str, obj: str | None, level: str | None = None) -> Mapping[str, Any]:
     if value is None:
         return {}
+    if value.__class__ is dict and not ctx.scan:
+        for key in value:
+            if key.__class__ is not str:
+                break
+        else:
+            return value
     if not isinstance(value, Mapping):
         raise ctx.error(
             f"{what} must be a mapping, not {_kind(value)}", object=obj, level=level, value=value,
@@ -212,19 +337,21 @@ def _mapping_of(ctx: _Ctx, value: Any, what: str, obj: str | None, level: str | 
     for key in value:
         if not isinstance(key, str):
             raise ctx.error(f"{what} has a key that is not text", object=obj, level=level, value=key)
+        _refuse_key_text(ctx, key, obj=obj, level=level, option=None)
     return value
 
 
-#: What every PEM private key block (clear or encrypted) holds; a value with it is key text, never shown.
-_KEY_MARKER = "PRIVATE KEY-----"
-
-
-def _refuse_key_text(ctx: _Ctx, value: str, *, obj: str, level: str, option: str) -> None:
-    """A private key pasted where a path belongs: refused, and the value is not echoed anywhere."""
-    if _KEY_MARKER in value.upper():
+def _refuse_key_text(
+    ctx: _Ctx, value: str, *, obj: str | None, level: str | None, option: str | None
+) -> None:
+    """Private key material anywhere in the file (a value, a name, a port id, a type, a transport string):
+    refused, and the text is not echoed anywhere. One rule, :func:`genesys_tls._text.looks_secret`: PEM
+    private key text or a bare base64 key body. The object and option names are redacted by
+    ConfigurationError itself when they are the key."""
+    if ctx.scan and len(value) >= 10 and looks_secret(value):
         raise ctx.error(
-            "the value holds PEM private key text, not a file path (the value is not shown; put the key in a "
-            "file and give its path)",
+            "the file holds private key material (PEM private key text or a base64 key body) where text or a "
+            "file path belongs; the value is not shown: put the key in a file and give its path",
             object=obj, level=level, option=option, valid="a file path",
         )
 
@@ -245,6 +372,22 @@ def _scalar_text(ctx: _Ctx, value: Any, *, obj: str, level: str, option: str) ->
 
 
 def _sections(ctx: _Ctx, value: Any, obj: str, level: str) -> Sections:
+    if value is None:
+        return {}
+    if value.__class__ is dict and not ctx.scan:  # the common case: text all the way down, one pass
+        fast: dict[str, dict[str, str]] = {}
+        for section, options in value.items():
+            if section.__class__ is not str or options.__class__ is not dict:
+                break
+            for name, v in options.items():
+                if name.__class__ is not str or v.__class__ is not str:
+                    break
+            else:
+                fast[section] = options
+                continue
+            break
+        else:
+            return fast
     raw = _mapping_of(ctx, value, level, obj, level)
     out: dict[str, dict[str, str]] = {}
     for section, options in raw.items():
@@ -257,6 +400,11 @@ def _sections(ctx: _Ctx, value: Any, obj: str, level: str) -> Sections:
 
 
 def _check_keys(ctx: _Ctx, data: Mapping[str, Any], allowed: tuple[str, ...], what: str, obj: str | None) -> None:
+    known = _ALLOWED.get(allowed)
+    if known is None:
+        known = _ALLOWED[allowed] = frozenset(allowed)
+    if known.issuperset(data):
+        return
     for key in data:
         if key not in allowed:
             raise ctx.error(
@@ -265,15 +413,24 @@ def _check_keys(ctx: _Ctx, data: Mapping[str, Any], allowed: tuple[str, ...], wh
             )
 
 
+_ALLOWED: dict[tuple[str, ...], frozenset[str]] = {}
+
+
 def _text(ctx: _Ctx, value: Any, what: str, obj: str, *, optional: bool = True) -> str | None:
+    if value.__class__ is str and not ctx.scan:
+        return value
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ctx.error(f"{what} must be text, not {_kind(value)}", object=obj, value=value, valid="text")
-    return str(value)
+    text = str(value)
+    _refuse_key_text(ctx, text, obj=obj, level=None, option=what)
+    return text
 
 
 def _transport_text(ctx: _Ctx, value: Any, obj: str, level: str) -> str:
+    if value.__class__ is str and not ctx.scan:
+        return value
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -286,6 +443,8 @@ def _transport_text(ctx: _Ctx, value: Any, obj: str, level: str) -> str:
 
 
 def _port_number(ctx: _Ctx, value: Any, obj: str) -> int | None:
+    if value.__class__ is int and 0 < value < 65536:
+        return value
     if value is None:
         return None
     text = str(value) if isinstance(value, int | str) else ""
@@ -299,53 +458,94 @@ def _port_number(ctx: _Ctx, value: Any, obj: str) -> int | None:
     return int(text)
 
 
+_HOST_KEYS = ("ip", "os", "annex")
+_APP_KEYS = ("type", "host", "options", "annex", "ports", "connections")
+_PORT_KEYS = ("port", "transport")
+_CONN_KEYS = ("server", "port-id", "transport")
+_HOST_KEY_SET = frozenset(_HOST_KEYS)
+_APP_KEY_SET = frozenset(_APP_KEYS)
+_PORT_KEY_SET = frozenset(_PORT_KEYS)
+_CONN_KEY_SET = frozenset(_CONN_KEYS)
+_OS = {o.value: o for o in HostOS}
+
+
 def environment_from_data(
     data: Any, *, source: Path | None = None, base_dir: Path | None = None
 ) -> Environment:
     """Build an :class:`Environment` from parsed YAML/JSON data in the contract's schema.
 
     Raises:
-        ConfigurationError: wrong shapes, unknown keys, bad port numbers, broken cross-references.
+        ConfigurationError: wrong shapes, unknown keys, bad port numbers, broken cross-references,
+            private key material anywhere.
     """
-    ctx = _Ctx(str(source) if source else None)
+    return _environment(_Ctx(str(source) if source else None), data, source, base_dir)
+
+
+def _environment(ctx: _Ctx, data: Any, source: Path | None, base_dir: Path | None) -> Environment:
+    # Each check has a fast path for the common shape (a dict of text) that costs a type test; anything
+    # else goes through the general helpers, which raise the errors.
+    fast = not ctx.scan
     top = _mapping_of(ctx, data, "the environment", None)
     _check_keys(ctx, top, ("hosts", "applications"), "the environment (top level)", None)
     hosts: dict[str, Host] = {}
     for name, raw in _mapping_of(ctx, top.get("hosts"), "hosts", None).items():
-        h = _mapping_of(ctx, raw, f"host {name}", name)
-        _check_keys(ctx, h, ("ip", "os", "annex"), f"host {name}", name)
+        _refuse_key_text(ctx, name, obj=None, level="host", option=None)
+        h = raw if fast and raw.__class__ is dict else _mapping_of(ctx, raw, f"host {name}", name)
+        if not _HOST_KEY_SET.issuperset(h):
+            _check_keys(ctx, h, _HOST_KEYS, f"host {name}", name)
         os_text = _text(ctx, h.get("os"), "os", name)
-        if os_text is not None and os_text not in tuple(HostOS):
+        if os_text is not None and os_text not in _OS:
             raise ctx.error("unknown host os", object=name, option="os", value=os_text,
-                            valid=tuple(o.value for o in HostOS))
+                            valid=tuple(_OS))
         hosts[name] = Host(
             name,
             ip=_text(ctx, h.get("ip"), "ip", name),
-            os=HostOS(os_text) if os_text else None,
+            os=_OS[os_text] if os_text else None,
             annex=_sections(ctx, h.get("annex"), name, "host-annex"),
         )
     apps: dict[str, Application] = {}
     for name, raw in _mapping_of(ctx, top.get("applications"), "applications", None).items():
-        a = _mapping_of(ctx, raw, f"application {name}", name)
-        _check_keys(ctx, a, ("type", "host", "options", "annex", "ports", "connections"), f"application {name}", name)
+        _refuse_key_text(ctx, name, obj=None, level="application", option=None)
+        a = raw if fast and raw.__class__ is dict else _mapping_of(ctx, raw, f"application {name}", name)
+        if not _APP_KEY_SET.issuperset(a):
+            _check_keys(ctx, a, _APP_KEYS, f"application {name}", name)
         ports: dict[str, Port] = {}
         for pid, praw in _mapping_of(ctx, a.get("ports"), "ports", name).items():
-            p = _mapping_of(ctx, praw, f"port {pid}", f"{name}/{pid}")
-            _check_keys(ctx, p, ("port", "transport"), f"port {pid}", f"{name}/{pid}")
+            p: Mapping[str, Any]
+            if fast and praw.__class__ is dict and _PORT_KEY_SET.issuperset(praw):
+                p = praw
+            else:
+                p = _mapping_of(ctx, praw, f"port {pid}", f"{name}/{pid}")
+                _check_keys(ctx, p, _PORT_KEYS, f"port {pid}", f"{name}/{pid}")
+            number = p.get("port")
+            transport = p.get("transport")
             ports[pid] = Port(
                 pid,
-                _port_number(ctx, p.get("port"), f"{name}/{pid}"),
-                parse_transport(_transport_text(ctx, p.get("transport"), f"{name}/{pid}", "port")),
+                number if number.__class__ is int and 0 < number < 65536
+                else _port_number(ctx, number, f"{name}/{pid}"),
+                parse_transport(
+                    transport if fast and transport.__class__ is str
+                    else _transport_text(ctx, transport, f"{name}/{pid}", "port")
+                ),
             )
         conns: list[Connection] = []
         raw_conns = a.get("connections")
         if raw_conns is not None and not isinstance(raw_conns, list):
             raise ctx.error(f"connections must be a list, not {_kind(raw_conns)}", object=name,
                             level="connection", value=raw_conns, valid="a list of {server, port-id, transport}")
-        for index, craw in enumerate(raw_conns or []):
+        for index, craw in enumerate(raw_conns or ()):
+            if fast and craw.__class__ is dict and _CONN_KEY_SET.issuperset(craw):
+                server = craw.get("server")
+                port_id = craw.get("port-id")
+                transport = craw.get("transport")
+                if server.__class__ is str and (port_id is None or port_id.__class__ is str) and (
+                    transport is None or transport.__class__ is str
+                ):
+                    conns.append(Connection(server, port_id, parse_transport(transport)))
+                    continue
             where = f"{name} connection #{index + 1}"
             c = _mapping_of(ctx, craw, where, where, "connection")
-            _check_keys(ctx, c, ("server", "port-id", "transport"), where, where)
+            _check_keys(ctx, c, _CONN_KEYS, where, where)
             server = _text(ctx, c.get("server"), "server", where, optional=False)
             assert server is not None  # noqa: S101 - optional=False
             conns.append(
@@ -367,65 +567,105 @@ def environment_from_data(
     return Environment(hosts, apps, source=source, base_dir=base_dir)
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while a load builds its (acyclic) objects.
+
+    A load allocates millions of containers and none of them forms a cycle, so the collector's passes
+    (two thirds of a large YAML load, and the superlinear part of the growth) find nothing to collect.
+    Reference counting still frees everything; the collector runs again as soon as the load ends.
+    """
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _strip_bom(text: str) -> str:
+    # A UTF-8 byte order mark (U+FEFF at the very start) is accepted in every format and dropped.
+    return text[1:] if text[:1] == "\ufeff" else text
+
+
 def loads(
     text: str, *, format: str = "yaml", source: Path | None = None, base_dir: Path | None = None
 ) -> Environment:
     """Parse an environment from text (``format``: ``yaml`` or ``json``).
 
+    A byte order mark (U+FEFF) at the start is accepted and dropped, in both formats.
+
     Raises:
-        ConfigurationError: invalid YAML/JSON, or any error of :func:`environment_from_data`.
+        ConfigurationError: invalid YAML/JSON, aliases that expand past the limit
+            (:data:`YAML_MAX_EXPANDED_NODES`), or any error of :func:`environment_from_data`.
     """
+    text = _strip_bom(text)
     file = str(source) if source else None
+    with _no_cyclic_gc():
+        data = _parse(text, format, file)
+        # One look at the whole text replaces a look at each string: a string can hold key material only
+        # if the text does (escapes aside: a text with backslashes has each string checked).
+        ctx = _Ctx(file, scan="\\" in text or (may_look_secret(text) and looks_secret(text)))
+        env = _environment(ctx, data, source, base_dir)
+        del data  # freed by reference counting before the collector runs again
+        return env
+
+
+def _parse(text: str, format: str, file: str | None) -> Any:
     if format == "json":
         try:
-            data = json.loads(text, object_pairs_hook=_json_pairs)
+            return json.loads(text, object_pairs_hook=_json_pairs)
         except ValueError as exc:
             raise ConfigurationError(f"invalid JSON: {exc}", file=file) from None
         except RecursionError:
             raise ConfigurationError("invalid JSON: nested too deeply", file=file) from None
-    elif format == "yaml":
+    if format == "yaml":
         try:
-            data = yaml.load(text, Loader=_TextLoader)  # noqa: S506 - _TextLoader is a SafeLoader
+            return yaml.load(text, Loader=_TextLoader)  # noqa: S506 - _TextLoader builds only text, lists, dicts
         except yaml.YAMLError as exc:
             raise ConfigurationError(f"invalid YAML: {' '.join(str(exc).split())}", file=file) from None
+        except _YAMLShapeError as exc:
+            raise ConfigurationError(f"invalid YAML: {exc}", file=file) from None
+        except _AliasLimitError as exc:
+            raise ConfigurationError(
+                f"YAML aliases expand the document to more than {exc.allowed:,} nodes (a 'billion laughs'); "
+                "refused before it is read (the limit is genesys_tls.loaders.YAML_MAX_EXPANDED_NODES, "
+                "see docs/limits.md)",
+                file=file,
+            ) from None
         except RecursionError:
             raise ConfigurationError("invalid YAML: nested too deeply", file=file) from None
-    else:
-        raise ConfigurationError("unknown environment format", file=file, value=format, valid=("yaml", "json"))
-    return environment_from_data(data, source=source, base_dir=base_dir)
+    raise ConfigurationError("unknown environment format", file=file, value=format, valid=("yaml", "json"))
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError("file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise ConfigurationError("is a directory, not a file", file=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+def _read(path: Path, max_bytes: int | None) -> str:
+    limit = _files.MAX_ENVIRONMENT_BYTES if max_bytes is None else max_bytes
+    return _files.read_text_file(path, limit=limit, what="environment file")
 
 
-def load(path: str | Path) -> Environment:
+def load(path: str | Path, *, max_bytes: int | None = None) -> Environment:
     """Load an environment file: YAML/JSON (contract schema) or a component ``.cfg``/``.ini`` file.
 
-    Relative file paths in option values are relative to the file's folder.
+    Relative file paths in option values are relative to the file's folder. Only a regular file is read
+    (a FIFO, a device or a directory is refused without blocking), at most ``max_bytes`` bytes (default
+    :data:`genesys_tls._files.MAX_ENVIRONMENT_BYTES`, 128 MiB). A UTF-8 byte order mark is accepted.
 
     Raises:
-        ConfigurationError: unreadable file, invalid content, unknown suffix; it names the file.
+        ConfigurationError: unreadable, special or oversized file, invalid content, unknown suffix; it names
+            the file.
     """
-    p = Path(path)
+    p = Path(_files.check_path(path, what="environment file"))
     suffix = p.suffix.lower()
     if suffix in CFG_SUFFIXES:
-        return load_component_config(p)
+        return load_component_config(p, max_bytes=max_bytes)
     if suffix not in ENV_SUFFIXES:
         raise ConfigurationError(
             "unknown environment file type", file=str(p), value=suffix or "(no suffix)",
             valid=ENV_SUFFIXES + CFG_SUFFIXES,
         )
-    text = _read(p)
+    text = _read(p, max_bytes)
     return loads(
         text,
         format="json" if suffix == ".json" else "yaml",
@@ -438,33 +678,52 @@ def load(path: str | Path) -> Environment:
 _CFG_TYPES = {"lca": "Local Control Agent", "gda": "Genesys Deployment Agent"}
 
 
+def _ini_error(exc: configparser.Error) -> str:
+    """The INI parser's complaint without the lines it quotes (a pasted key would be among them)."""
+    line = getattr(exc, "lineno", None)
+    at = f" at line {line}" if line else ""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"text before the first [section] header{at}"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"section [{show(exc.section)}] is given twice{at}"
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"option {show(exc.option)!r} is given twice in section [{show(exc.section)}]{at}"
+    if isinstance(exc, configparser.ParsingError):
+        lines = [str(n) for n, _ in exc.errors[:5]]
+        more = f" and {len(exc.errors) - 5} more" if len(exc.errors) > 5 else ""
+        return f"lines that are neither [section] nor name = value: line {', '.join(lines)}{more}"
+    return type(exc).__name__
+
+
 def load_component_config(
-    path: str | Path, *, name: str | None = None, type: str | None = None
+    path: str | Path, *, name: str | None = None, type: str | None = None, max_bytes: int | None = None
 ) -> Environment:
     """Load a component configuration file (``lca.cfg``...) as a single application.
 
     The application is named after the file (``lca``) unless ``name`` is given; every INI section
-    becomes an Options section, so ``[security]`` holds its TLS options. It has no Host.
+    becomes an Options section, so ``[security]`` holds its TLS options. It has no Host. The file is read
+    like :func:`load` reads one (regular files only, at most ``max_bytes``, a UTF-8 BOM accepted).
 
     Raises:
         ConfigurationError: unreadable file, INI syntax errors, duplicate sections or options.
     """
-    p = Path(path)
-    text = _read(p)
+    p = Path(_files.check_path(path, what="component configuration file"))
+    text = _strip_bom(_read(p, max_bytes))
     parser = configparser.ConfigParser(interpolation=None, strict=True, default_section="\x00")
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names are case-sensitive
     try:
         parser.read_string(text, source=str(p))
     except configparser.Error as exc:
-        raise ConfigurationError(
-            f"invalid configuration file: {' '.join(str(exc).split())}", file=str(p)
-        ) from None
+        raise ConfigurationError(f"invalid configuration file: {_ini_error(exc)}", file=str(p)) from None
     app_name = name or p.stem
     sections = {s: dict(parser.items(s, raw=True)) for s in parser.sections()}
+    ctx = _Ctx(str(p))
     for section, options in sections.items():
+        _refuse_key_text(ctx, section, obj=app_name, level="application-options", option=None)
         for option, value in options.items():
-            _refuse_key_text(_Ctx(str(p)), value, obj=app_name, level=f"application-options [{section}]",
-                             option=option)
+            level = f"application-options [{section}]"
+            _refuse_key_text(ctx, option, obj=app_name, level=level, option=None)
+            _refuse_key_text(ctx, value, obj=app_name, level=level, option=option)
     app = Application(app_name, type=type or _CFG_TYPES.get(p.stem.lower(), ""), options=sections)
     return Environment({}, {app_name: app}, source=p, base_dir=p.resolve().parent)
 

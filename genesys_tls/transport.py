@@ -11,6 +11,7 @@ as :class:`TransportDiagnostic` everything the runtime would silently ignore, wi
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator, Mapping
 
 import attrs
@@ -112,8 +113,24 @@ def parse_transport(text: str | None) -> TransportParameters:
         >>> [d.code.value for d in p.diagnostics]
         ['space', 'duplicate']
     """
-    if text is None or not text.strip():
-        return TransportParameters(text or "", {}, ())
+    if not text:
+        return _NO_PARAMETERS
+    return _parse_memo(text) if len(text) <= _MEMO_MAX_LENGTH else _parse(text)
+
+
+def _parse(text: str) -> TransportParameters:
+    if not text.strip():
+        return TransportParameters(text, {}, ())
+    return _parse_pieces(text)
+
+
+#: Transport strings repeat across thousands of ports and connections: the frozen result of the parse is
+#: shared (at most this many distinct strings are kept, each at most ``_MEMO_MAX_LENGTH`` characters).
+_MEMO_SIZE = 4096
+_MEMO_MAX_LENGTH = 512
+
+
+def _parse_pieces(text: str) -> TransportParameters:
     values: dict[str, str] = {}
     diags: list[TransportDiagnostic] = []
     position = 0
@@ -209,6 +226,10 @@ def parse_transport(text: str | None) -> TransportParameters:
                     )
                 )
     return TransportParameters(text, values, tuple(diags))
+
+
+_parse_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_parse)
+_NO_PARAMETERS = TransportParameters("", {}, ())
 
 
 def format_transport(params: Mapping[str, str]) -> str:

@@ -323,10 +323,10 @@ def test_directory(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "env.yaml", "hosts: {}\n")
 
-    def refuse(self: Path, *args: Any, **kwargs: Any) -> str:
-        raise PermissionError(13, "Permission denied", str(self))
+    def refuse(name: str, *args: Any, **kwargs: Any) -> int:
+        raise PermissionError(13, "Permission denied", name)
 
-    monkeypatch.setattr(Path, "read_text", refuse)
+    monkeypatch.setattr("genesys_tls._files.os.open", refuse)
     assert_names(load_error(path), path, "Permission denied")
 
 
