@@ -345,10 +345,17 @@ def _where(res: ResolvedSecurity, name: str) -> str:
             )
         default = opt.option.default
         return "not set at any level" + (f" (default {default!r})" if default not in (None, "") else "")
-    text = f"{_LEVEL_WORDS.get(opt.source, opt.source.value)} of {opt.object}"
+    port_id = res.port_id or (res.target.port_id if res.target is not None else None)
+    text = f"{_level_words(opt.source, port_id)} of {opt.object}"
     if opt.source is Source.TARGET_PORT and opt.via is not None:
-        text += f" (set at {_LEVEL_WORDS.get(opt.via.source, opt.via.source.value)} of {opt.via.object})"
+        text += f" (set at {_level_words(opt.via.source, port_id)} of {opt.via.object})"
     return text
+
+
+def _level_words(source: Source, port_id: str | None) -> str:
+    if source is Source.PORT and port_id:
+        return f"the transport parameters of port {port_id}"
+    return _LEVEL_WORDS.get(source, source.value)
 
 
 def _shadowed(opt: ResolvedOption) -> str:
@@ -498,7 +505,7 @@ def _untrusted(case: _Case) -> list[Cause]:
     causes.append(_cause(c, "trusted-ca", message, fix))
     other = case.server_certificate_cause(
         f"the server presents {case.presented()}",
-        "or give the server a certificate issued by a CA this client trusts",
+        "alternatively, give the server a certificate issued by a CA this client trusts",
     )
     if other is not None:
         causes.append(other)
@@ -563,7 +570,8 @@ def _name_mismatch(case: _Case) -> list[Cause]:
             f"the connection to a name the certificate holds",
         ))
     other = case.server_certificate_cause(
-        f"the server's certificate holds {names}", f"or reissue the server's certificate with DNS:{expected}"
+        f"the server's certificate holds {names}",
+        f"alternatively, reissue the server's certificate with DNS:{expected}",
     )
     if other is not None:
         causes.append(other)
@@ -599,14 +607,14 @@ def _revoked(case: _Case) -> list[Cause]:
             if crl.issuer == case.peer.issuer:
                 revoked = crl.get_revoked_certificate_by_serial_number(case.peer.serial_number)
                 if revoked is not None:
-                    entry = f", listed as revoked on {_when(revoked.revocation_date_utc)}"
+                    entry = f" (revoked on {_when(revoked.revocation_date_utc)})"
     who = (
-        f"the server's certificate {case.facts.subject} (serial {case.facts.serial}){entry}"
+        f"the server's certificate {case.facts.subject} (serial {case.facts.serial})"
         if case.facts else "the server's certificate"
     )
     causes = [_cause(
         c, "tls-crl",
-        f"{who} is revoked by the CRL that this client's tls-crl names ({_where(c, 'tls-crl')}): {text}",
+        f"{who} is revoked{entry} by the CRL that this client's tls-crl names ({_where(c, 'tls-crl')}): {text}",
         "give the server a new certificate (the revocation is meant to stay); remove the entry from the CRL "
         "only if the revocation was a mistake",
     )]
@@ -719,7 +727,7 @@ def _client_certificate_required(case: _Case) -> list[Cause]:
     source = via.source.value if via is not None else mutual.source.value
     obj = via.object if via is not None else mutual.object
     port_where = (
-        f"{_LEVEL_WORDS.get(via.source, via.source.value)} of {via.object}" if via is not None
+        f"{_level_words(via.source, c.target.port_id if c.target else None)} of {via.object}" if via is not None
         else _where(c, "tls-mutual")
     )
     causes = [Cause(
