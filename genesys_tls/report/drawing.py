@@ -179,8 +179,8 @@ def dot_source(g: Graph) -> str:
     for index, (cluster, nodes) in enumerate(members.items()):
         if g.level == "applications":
             out.append(f"  subgraph cluster_{index} {{")
-            out.append(f'    label={_q("Host " + cluster if cluster != _NO_HOST else cluster)}; style="rounded,dashed"; '
-                       'color="#909497"; fontcolor="#515a5a";')
+            label = _q("Host " + cluster if cluster != _NO_HOST else cluster)
+            out.append(f'    label={label}; style="rounded,dashed"; color="#909497"; fontcolor="#515a5a";')
         for n in nodes:
             fill = ', fillcolor="#fdedec", color="#c0392b"' if n.missing else ""
             out.append(f"    {n.id} [label={_q(chr(10).join(n.lines))}, tooltip={_q(n.tooltip)}{fill}];")

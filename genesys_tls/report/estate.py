@@ -19,7 +19,7 @@ import yaml
 
 from .._suggest import did_you_mean
 from ..errors import ConfigurationError
-from ..model import DEFAULT_PORT_ID, Environment
+from ..model import DEFAULT_PORT_ID, Connection, Environment
 from ..resolve import Reading, resolve_client, resolve_server
 
 if TYPE_CHECKING:
@@ -190,11 +190,15 @@ def _from_environment(env: Environment, source: str, reading: Reading | str, exp
         nodes.append(Node(app.name, app.type, app.host, tuple(ports)))
     links = []
     for app in env.applications.values():
+        targets = [(c.server, c.port_id or DEFAULT_PORT_ID) for c in app.connections]
         for conn in app.connections:
             port_id = conn.port_id or DEFAULT_PORT_ID
             error = None
             try:
-                mode = resolve_client(env, app.name, conn.server, conn.port_id, reading=reading).mode.value
+                # Two connections to the same port: the first is what the name selects, so resolve this one
+                # on its own (in an environment of its two ends).
+                scope = env if targets.count((conn.server, port_id)) == 1 else _alone(env, app.name, conn)
+                mode = resolve_client(scope, app.name, conn.server, conn.port_id, reading=reading).mode.value
             except ConfigurationError as exc:
                 mode, error = "error", str(exc)
             link = Link(app.name, conn.server, port_id, mode, error=error)
@@ -208,6 +212,16 @@ def _from_environment(env: Environment, source: str, reading: Reading | str, exp
         links=tuple(links), findings=report.findings, items=_timeline(env), now=moment,
         expiry_days=expiry_days,
     )
+
+
+def _alone(env: Environment, app: str, conn: Connection) -> Environment:
+    """The client with only ``conn``, its server without connections, and their Hosts."""
+    client = env.application(app)
+    apps = {app: attrs.evolve(client, connections=(conn,))}
+    if conn.server != app:
+        apps[conn.server] = attrs.evolve(env.application(conn.server), connections=())
+    hosts = {a.host: env.hosts[a.host] for a in apps.values() if a.host is not None}
+    return Environment(hosts, apps, source=env.source, base_dir=env.base_dir)
 
 
 # --------------------------------------------------------------------------------------------- timeline
@@ -298,7 +312,8 @@ def _broken(path: Path, exc: ConfigurationError, moment: dt.datetime, expiry_day
         app = _mapping(data)
         host = app.get("host")
         ports = tuple(
-            PortInfo(str(pid), _number(_mapping(p).get("port")), "unknown") for pid, p in _mapping(app.get("ports")).items()
+            PortInfo(str(pid), _number(_mapping(p).get("port")), "unknown")
+            for pid, p in _mapping(app.get("ports")).items()
         )
         nodes.append(Node(str(name), str(app.get("type") or ""), str(host) if host is not None else None, ports))
         for conn in app.get("connections") or ():

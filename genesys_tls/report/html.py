@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 from .drawing import MODES, PROBLEM, Drawing
 from .estate import Estate, TimelineItem
@@ -55,6 +55,10 @@ _SCRIPT = """
   document.documentElement.setAttribute('data-ready', 'yes');
 })();
 """
+
+
+#: Findings of the first this-many objects are shown unfolded; the others fold (the page stays readable).
+_OPEN_GROUPS = 40
 
 
 def _e(text: object) -> str:
@@ -187,9 +191,10 @@ def render_page(estate: Estate, drawing: Drawing, *, title: str | None = None) -
     groups = estate.by_object()
     if not groups:
         out.append("<p>No finding.</p>" if estate.loaded else "<p>No lint: the environment does not load.</p>")
-    for obj, findings in groups.items():
+    for number, (obj, findings) in enumerate(groups.items()):
         worst = max(findings, key=lambda f: f.severity.rank).severity.value
-        out.append(f'<details open data-filter="{_e(obj)}"><summary><span class="sev-{worst}">{_e(obj)}</span> '
+        opened = " open" if number < _OPEN_GROUPS else ""
+        out.append(f'<details{opened} data-filter="{_e(obj)}"><summary><span class="sev-{worst}">{_e(obj)}</span> '
                    f"({len(findings)})</summary><table><tr><th>severity</th><th>code</th><th>level</th>"
                    "<th>option</th><th>message</th><th>fix</th></tr>")
         out.extend(
