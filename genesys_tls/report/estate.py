@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ import yaml
 
 from .._suggest import did_you_mean
 from ..errors import ConfigurationError
-from ..model import DEFAULT_PORT_ID, Connection, Environment
+from ..model import DEFAULT_PORT_ID, Application, Connection, Environment
 from ..resolve import Reading, resolve_client, resolve_server
 
 if TYPE_CHECKING:
@@ -178,14 +178,18 @@ def _from_environment(env: Environment, source: str, reading: Reading | str, exp
         if f.severity.value in PROBLEM_SEVERITIES:
             problems.setdefault(f.object, []).append(f)
     nodes = []
+    memo: dict[Hashable, str] = {}
     for app in env.applications.values():
         ports = []
         for port in app.ports.values():
-            try:
-                res = resolve_server(env, app.name, port.id, reading=reading)
-                mode = "upgrade" if res["upgrade"].as_bool() else res.mode.value
-            except ConfigurationError:
-                mode = "error"
+            port_key = ("port", str(reading), _items(port.transport), *_layers_key(env, app))
+            mode = memo.get(port_key)
+            if mode is None:
+                try:
+                    res = resolve_server(env, app.name, port.id, reading=reading)
+                    mode = memo[port_key] = "upgrade" if res["upgrade"].as_bool() else res.mode.value
+                except ConfigurationError:
+                    mode = "error"
             ports.append(PortInfo(port.id, port.number, mode))
         nodes.append(Node(app.name, app.type, app.host, tuple(ports)))
     links = []
@@ -194,13 +198,19 @@ def _from_environment(env: Environment, source: str, reading: Reading | str, exp
         for conn in app.connections:
             port_id = conn.port_id or DEFAULT_PORT_ID
             error = None
-            try:
-                # Two connections to the same port: the first is what the name selects, so resolve this one
-                # on its own (in an environment of its two ends).
-                scope = env if targets.count((conn.server, port_id)) == 1 else _alone(env, app.name, conn)
-                mode = resolve_client(scope, app.name, conn.server, conn.port_id, reading=reading).mode.value
-            except ConfigurationError as exc:
-                mode, error = "error", str(exc)
+            key = _link_key(env, app, conn, str(reading))
+            cached = memo.get(key)
+            if cached is not None:
+                mode = cached
+            else:
+                try:
+                    # Two connections to the same port: the first is what the name selects, so resolve this
+                    # one on its own (in an environment of its two ends).
+                    scope = env if targets.count((conn.server, port_id)) == 1 else _alone(env, app.name, conn)
+                    resolved = resolve_client(scope, app.name, conn.server, conn.port_id, reading=reading)
+                    mode = memo[key] = resolved.mode.value
+                except ConfigurationError as exc:
+                    mode, error = "error", str(exc)
             link = Link(app.name, conn.server, port_id, mode, error=error)
             found = problems.get(link.object, [])
             if found:
@@ -211,6 +221,28 @@ def _from_environment(env: Environment, source: str, reading: Reading | str, exp
         source=source, loaded=True, load_errors=(), hosts=tuple(env.hosts), nodes=tuple(nodes),
         links=tuple(links), findings=report.findings, items=_timeline(env), now=moment,
         expiry_days=expiry_days,
+    )
+
+
+def _items(values: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(values.items()))
+
+
+def _layers_key(env: Environment, app: Application) -> tuple[Hashable, ...]:
+    host = env.host_of(app)
+    return (_items(app.security_options), _items(app.security_annex),
+            None if host is None else (str(host.os), _items(host.security)))
+
+
+def _link_key(env: Environment, app: Application, conn: Connection, reading: str) -> Hashable:
+    """Everything a connection's mode is resolved from (its modes are memoised on it: estates repeat the same
+    settings on many applications). Files, names and numbers do not change a mode and are not in it."""
+    server = env.applications.get(conn.server)
+    port = server.ports.get(conn.port_id or DEFAULT_PORT_ID) if server is not None else None
+    return (
+        "link", reading, conn.port_id, _items(conn.transport), *_layers_key(env, app),
+        None if server is None else _layers_key(env, server),
+        None if port is None else (port.id, _items(port.transport)),
     )
 
 
