@@ -288,3 +288,10 @@ def test_every_category_has_an_explanation() -> None:
     from genesys_tls.doctor import _EXPLAIN
 
     assert set(_EXPLAIN) == set(Category)
+
+
+def test_doctor_page_names_every_category() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "doctor.md").read_text()
+    table = page[page.index("## What each failure names"):page.index("## JSON")]
+    for category in Category:
+        assert f"`{category.value}`" in table, category

@@ -249,3 +249,15 @@ def test_2000_applications_in_chromium(chromium: str, files: PKIFiles, tmp_path:
     out = tmp_path / "big.html"
     assert main(["report", str(env), "-o", str(out)]) == 0
     _browse(chromium, out, tmp_path, list(data["applications"]))
+
+
+def test_modes_are_not_shared_between_different_settings(files: PKIFiles, tmp_path: Path) -> None:
+    """The mode memo keys on every level: two clients alike but for their Host Annex get their own modes."""
+    data = _estate_env(files)
+    data["hosts"]["other-host"] = {"ip": "127.0.0.1", "annex": {"security": {
+        **data["hosts"]["client-host"]["annex"]["security"], "client-auth": "0"}}}
+    data["applications"]["Client2"] = {**data["applications"]["Client"], "host": "other-host"}
+    env = _write_env(tmp_path / "env.json", data)
+    modes = {(link.client, link.port_id, link.mode) for link in gather(env).links}
+    assert ("Client", "mutual", "mutual") in modes
+    assert ("Client2", "mutual", "encryption-only") in modes
