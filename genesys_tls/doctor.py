@@ -684,17 +684,25 @@ def _range(res: ResolvedSecurity) -> str:
     return name(low) if low == high else f"{name(low)} to {name(high)}"
 
 
+def _plain_port(case: _Case) -> Cause | None:
+    """The target port is not a TLS port in the environment, but the client starts TLS."""
+    c, s = case.client, case.server
+    if s is None or s.tls:
+        return None
+    return _cause(
+        s, "tls",
+        f"the server's port {case.server_name} is not a TLS port (tls is {_where(s, 'tls')}) but this client "
+        f"starts TLS (tls from {_where(c, 'tls')}): a plain port refuses a TLS ClientHello",
+        "set tls=1 in the port's transport parameters, or turn TLS off for this connection",
+    )
+
+
 def _protocol(case: _Case) -> list[Cause]:
     c, s = case.client, case.server
     causes: list[Cause] = []
-    if s is not None and not s.tls:
-        causes.append(_cause(
-            s, "tls",
-            f"the server's port {case.server_name} is not a TLS port (tls is {_where(s, 'tls')}) but this "
-            f"client starts TLS (tls from {_where(c, 'tls')})",
-            "set tls=1 in the port's transport parameters, or turn TLS off for this connection",
-        ))
-        return causes
+    plain = _plain_port(case)
+    if plain is not None:
+        return [plain]
     client_range = _range(c)
     causes.append(_cause(
         c, "sec-protocol",
@@ -778,10 +786,12 @@ def _connection(case: _Case) -> list[Cause]:
             f"{c.expected_name!r})"
         )
         obj = f"{t.server}/{t.port_id}" if t else None
-    return [Cause(
+    causes = [Cause(
         "address", a.source if a is not None else "environment", obj,
         f"nothing answered as a TLS server at {where} ({case.detail}); the address comes from {origin}", fix,
     )]
+    plain = _plain_port(case) if "nothing listens" not in case.detail else None
+    return [plain, *causes] if plain is not None else causes
 
 
 _EXPLAIN = {

@@ -295,3 +295,14 @@ def test_doctor_page_names_every_category() -> None:
     table = page[page.index("## What each failure names"):page.index("## JSON")]
     for category in Category:
         assert f"`{category.value}`" in table, category
+
+
+def test_tls_client_against_a_plain_port(files: PKIFiles, tmp_path: Path) -> None:
+    """The connection turns TLS on but the port is plain: the simulated plain port resets a TLS ClientHello
+    (``connection``), and the first cause is the port's tls."""
+    case = Case("plain-port", "connection", "tls", "default", None, port="", connection="tls=1",
+                also=(("address", "simulated", f"{SERVER}/secure"),))
+    env = gt.load(_write(tmp_path, _environment(files, case)))
+    d = diagnose(env, CLIENT, SERVER, "secure", simulate=True, timeout=TIMEOUT)
+    _check(d, case)
+    assert "not a TLS port" in d.causes[0].message and "connection's transport parameters" in d.causes[0].message
