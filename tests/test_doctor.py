@@ -306,3 +306,33 @@ def test_tls_client_against_a_plain_port(files: PKIFiles, tmp_path: Path) -> Non
     d = diagnose(env, CLIENT, SERVER, "secure", simulate=True, timeout=TIMEOUT)
     _check(d, case)
     assert "not a TLS port" in d.causes[0].message and "connection's transport parameters" in d.causes[0].message
+
+
+def test_simulated_server_that_cannot_start_is_the_diagnosis(files: PKIFiles, tmp_path: Path) -> None:
+    case = Case("server-crl", "crl-expired", "tls-crl", "application-options", SERVER, port="tls=1;tls-mutual=1")
+    data = _environment(files, case)
+    data["applications"][SERVER]["options"] = {"security": {"tls-crl": str(files.crl_expired)}}
+    env = gt.load(_write(tmp_path, data))
+    d = diagnose(env, CLIENT, SERVER, "secure", simulate=True, timeout=TIMEOUT)
+    _check(d, case)
+    assert "cannot start" in d.causes[0].message and "nextUpdate" in d.causes[0].message
+    assert d.address.address is None and d.address.source == "simulated"
+
+
+@pytest.mark.interop
+def test_cli_json_against_openssl_s_server(files: PKIFiles, tmp_path: Path, openssl: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    case = _case(files, "name-mismatch")
+    env_file = _write(tmp_path, _environment(files, case))
+    with _openssl_server(openssl, files, case) as port:
+        code = main(["doctor", str(env_file), "--app", CLIENT, "--connection", f"{SERVER}/secure",
+                     "--address", f"127.0.0.1:{port}", "--json", "--timeout", str(TIMEOUT)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert set(out) >= {"ok", "category", "causes", "handshake"}
+    assert out["ok"] is False and out["category"] == "name-mismatch"
+    assert {"option", "source", "object", "message", "fix"} == set(out["causes"][0])
+    assert out["causes"][0]["option"] == "tls-target-name-check"
+    assert out["peer"]["names"] == ["DNS:wrong.invalid", "CN:wrong.invalid"]
+    assert out["handshake"]["error"]["category"] == "name-mismatch"
+    assert any(f["code"] == "GT308" for f in out["findings"])

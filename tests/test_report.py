@@ -261,3 +261,12 @@ def test_modes_are_not_shared_between_different_settings(files: PKIFiles, tmp_pa
     modes = {(link.client, link.port_id, link.mode) for link in gather(env).links}
     assert ("Client", "mutual", "mutual") in modes
     assert ("Client2", "mutual", "encryption-only") in modes
+
+
+def test_unparsable_file_still_renders(tmp_path: Path) -> None:
+    env = tmp_path / "bad.yaml"
+    env.write_text("hosts: [unclosed\n")
+    result = write_report(env, tmp_path / "bad.html", layout="builtin")
+    page = result.path.read_text()
+    assert not result.estate.loaded and 'id="load-errors"' in page and "bad.yaml" in page
+    _self_contained(page)
