@@ -150,6 +150,7 @@ class PeerCertificate:
     def from_certificate(cls, cert: x509.Certificate, where: str = "") -> PeerCertificate:
         from .names import explain_target_name
 
+        # ``presented`` lists the names a target-name check reads, whatever the name asked for
         names = explain_target_name(cert, "invalid.invalid").presented
         return cls(
             subject=cert.subject.rfc4514_string(),
@@ -665,7 +666,8 @@ def _dates(case: _Case, expired: bool) -> list[Cause]:
     )
     cause = case.server_certificate_cause(f"{who}: {when}", fix)
     if cause is None:
-        cause = Cause("certificate", "port", case.server_name, f"{who}: {when}", fix)
+        # the server's own settings do not resolve (lint says where): name the target port
+        cause = Cause("certificate", "target-port", case.server_name, f"{who}: {when}", fix)
     return [cause]
 
 

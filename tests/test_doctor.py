@@ -336,3 +336,17 @@ def test_cli_json_against_openssl_s_server(files: PKIFiles, tmp_path: Path, open
     assert out["peer"]["names"] == ["DNS:wrong.invalid", "CN:wrong.invalid"]
     assert out["handshake"]["error"]["category"] == "name-mismatch"
     assert any(f["code"] == "GT308" for f in out["findings"])
+
+
+def test_certificate_lost_to_the_group_rule_is_explained(files: PKIFiles, tmp_path: Path) -> None:
+    """The client's Host Annex has a certificate, but its Application Options set trusted-ca alone: the
+    certificate group comes whole from the Application Options, so the Host's certificate is not used."""
+    case = Case("group", "client-certificate-required", "tls-mutual", "port", SERVER, port="tls=1;tls-mutual=1",
+                client_options={"trusted-ca": str(files.ca)},
+                also=(("certificate", "application-options", CLIENT),))
+    env = gt.load(_write(tmp_path, _environment(files, case)))
+    d = diagnose(env, CLIENT, SERVER, "secure", simulate=True, timeout=TIMEOUT)
+    _check(d, case)
+    text = d.causes[1].message
+    assert "a certificate is set at host-annex of client-host but not used" in text
+    assert "comes whole from the first level that sets any of its members" in text
