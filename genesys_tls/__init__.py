@@ -30,6 +30,7 @@ from .transport import TransportParameters, format_transport, parse_transport
 if TYPE_CHECKING:
     from .contexts import ConnectionPlan, client_context, client_plan, server_context
     from .handshake import HandshakeResult, connect, serve
+    from .doctor import diagnose
     from .names import match_target_name
 
 __version__ = "0.1.0"
@@ -43,6 +44,7 @@ _LAZY = {
     "serve": "handshake",
     "HandshakeResult": "handshake",
     "match_target_name": "names",
+    "diagnose": "doctor",
 }
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "client_context",
     "client_plan",
     "connect",
+    "diagnose",
     "dump",
     "format_transport",
     "load",
