@@ -29,8 +29,8 @@ from .transport import TransportParameters, format_transport, parse_transport
 
 if TYPE_CHECKING:
     from .contexts import ConnectionPlan, client_context, client_plan, server_context
-    from .handshake import HandshakeResult, connect, serve
     from .doctor import diagnose
+    from .handshake import HandshakeResult, connect, serve
     from .names import match_target_name
 
 __version__ = "0.1.0"

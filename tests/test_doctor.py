@@ -350,3 +350,7 @@ def test_certificate_lost_to_the_group_rule_is_explained(files: PKIFiles, tmp_pa
     text = d.causes[1].message
     assert "a certificate is set at host-annex of client-host but not used" in text
     assert "comes whole from the first level that sets any of its members" in text
+
+
+def test_public_name() -> None:
+    assert gt.diagnose is diagnose
