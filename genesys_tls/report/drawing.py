@@ -251,6 +251,7 @@ def _join(a: str, b: str) -> str:
 
 _BOX_W, _LINE_H, _PAD, _HEAD, _GAP_X, _GAP_Y = 280, 14, 8, 22, 170, 30
 _CHARS = 46  # characters of a line that fit in a box
+_BUNDLE = 13.0  # pixels between parallel connections of the same two boxes
 
 
 def _ranks(g: Graph, members: dict[str, list[GNode]]) -> dict[str, int]:
@@ -318,13 +319,18 @@ def builtin_svg(g: Graph) -> str:
         width = x + _BOX_W + 2 * _PAD + 120
         height = max(height, y)
     edges: list[str] = []
+    total: dict[tuple[str, str], int] = {}
+    for ed in g.edges:
+        total[(ed.source, ed.target)] = total.get((ed.source, ed.target), 0) + 1
     seen: dict[tuple[str, str], int] = {}
     for index, ed in enumerate(g.edges):
         if ed.source not in pos or ed.target not in pos:
             continue
         nth = seen.get((ed.source, ed.target), 0)
         seen[(ed.source, ed.target)] = nth + 1
-        edges.append(_edge_svg(ed, pos[ed.source], pos[ed.target], index, nth))
+        # several connections between the same two boxes: a bundle of parallel curves, centred
+        shift = (nth - (total[(ed.source, ed.target)] - 1) / 2) * _BUNDLE
+        edges.append(_edge_svg(ed, pos[ed.source], pos[ed.target], index, shift))
     markers = "".join(
         f'<marker id="arrow-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
@@ -338,15 +344,14 @@ def builtin_svg(g: Graph) -> str:
 
 
 def _node_h(n: GNode) -> float:
-    return 6 + _LINE_H * len(n.lines) + 4
+    return max(6 + _LINE_H * len(n.lines) + 4, 46.0)
 
 
 def _edge_svg(
-    ed: GEdge, a: tuple[float, float, float], b: tuple[float, float, float], index: int, nth: int
+    ed: GEdge, a: tuple[float, float, float], b: tuple[float, float, float], index: int, shift: float
 ) -> str:
     e = html.escape
     colour, _, dash, width = MODES.get(ed.mode, MODES["unknown"])
-    shift = (nth % 4) * 8.0  # several connections between the same two boxes
     ax, ay = a[0] + _BOX_W, a[1] + a[2] / 2 + shift
     bx, by = b[0], b[1] + b[2] / 2 + shift
     if ed.source == ed.target:
@@ -362,7 +367,7 @@ def _edge_svg(
     stroke = PROBLEM if ed.problems else colour
     marker = "problem" if ed.problems else (ed.mode if ed.mode in MODES else "unknown")
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-    lx, ly = (ax + 3 * c1[0] + 3 * c2[0] + bx) / 8, (ay + 3 * c1[1] + 3 * c2[1] + by) / 8 + nth * 11
+    lx, ly = (ax + 3 * c1[0] + 3 * c2[0] + bx) / 8, (ay + 3 * c1[1] + 3 * c2[1] + by) / 8
     return (
         f'<g class="edge mode-{e(ed.mode)}"><title>{e(ed.tooltip)}</title>'
         f'<path d="M{ax:.1f},{ay:.1f} C{c1[0]:.1f},{c1[1]:.1f} {c2[0]:.1f},{c2[1]:.1f} {bx:.1f},{by:.1f}" '
