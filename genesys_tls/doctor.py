@@ -27,15 +27,13 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import os
-import stat
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from cryptography import x509
 
+from ._files import read_certificates, read_crls
 from ._suggest import did_you_mean
 from .catalogue import CERTIFICATE_GROUP, Source
 from .errors import Category, ConfigurationError
@@ -57,8 +55,6 @@ __all__ = [
     "static_findings",
 ]
 
-#: Largest certificate or CRL file read (bigger files are not read: "cannot be read").
-MAX_FILE = 4 * 1024 * 1024
 #: Categories whose explanation needs the certificate the server presents.
 NEEDS_PEER = frozenset({
     Category.UNTRUSTED, Category.NAME_MISMATCH, Category.REVOKED, Category.EXPIRED, Category.NOT_YET_VALID,
@@ -266,49 +262,6 @@ def _few(names: Iterable[str], limit: int = 20) -> tuple[str, ...] | str:
 
 def _when(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _read_bounded(path: Path) -> bytes | str:
-    """The bytes of a regular file of at most :data:`MAX_FILE` bytes, else why not (special files refused)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return f"{path} does not exist"
-    except OSError as exc:
-        return f"{path} cannot be read ({exc.strerror or exc})"
-    if not stat.S_ISREG(info.st_mode):
-        return f"{path} is not a regular file"
-    if info.st_size > MAX_FILE:
-        return f"{path} is larger than {MAX_FILE} bytes"
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(MAX_FILE + 1)[:MAX_FILE]
-    except OSError as exc:
-        return f"{path} cannot be read ({exc.strerror or exc})"
-
-
-def read_certificates(path: Path) -> tuple[x509.Certificate, ...] | str:
-    """The certificates of a PEM file, or why they cannot be read."""
-    data = _read_bounded(path)
-    if isinstance(data, str):
-        return data
-    try:
-        return tuple(x509.load_pem_x509_certificates(data))
-    except ValueError:
-        return f"{path} holds no PEM certificate"
-
-
-def read_crls(path: Path) -> tuple[x509.CertificateRevocationList, ...] | str:
-    """The CRLs of a ``tls-crl`` file (PEM or DER), or why they cannot be read."""
-    from .crl import load_crls
-
-    data = _read_bounded(path)
-    if isinstance(data, str):
-        return data
-    try:
-        return load_crls(path)
-    except ConfigurationError as exc:
-        return f"{path}: {exc.reason}"
 
 
 def _names(certs: Sequence[x509.Certificate]) -> str:

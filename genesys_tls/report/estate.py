@@ -283,8 +283,8 @@ def _file_values(env: Environment) -> Iterable[tuple[str, str, str, str]]:
 
 
 def _timeline(env: Environment) -> tuple[TimelineItem, ...]:
+    from .._files import read_certificates, read_crls
     from ..catalogue import is_thumbprint
-    from ..doctor import read_certificates, read_crls
 
     uses: dict[tuple[str, Path], list[str]] = {}
     for option, value, obj, level in _file_values(env):
