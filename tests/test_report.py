@@ -154,10 +154,14 @@ def test_dot_source_quotes_every_name() -> None:
         assert svg.startswith("<svg") and 'a"b\\c' in html.unescape(svg)
 
 
-def test_large_estate_is_drawn_per_host(files: PKIFiles, tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ["auto", "builtin"])
+def test_large_estate_is_drawn_per_host(files: PKIFiles, tmp_path: Path, layout: str) -> None:
     env = _write_env(tmp_path / "big.json", _big_env(files, DETAIL_LIMIT + 50))
-    result = write_report(env, tmp_path / "big.html")
+    result = write_report(env, tmp_path / "big.html", layout=layout)
     assert result.drawing.level == "hosts" and "drawn per Host" in result.drawing.note
+    svg = html.unescape(result.drawing.svg)
+    assert "100 applications" in svg and "h001" in svg
+    assert re.search(r"\d+× (simple|mutual)", svg)  # connections counted per Host pair and mode
     page = result.path.read_text()
     for i in range(DETAIL_LIMIT + 50):
         assert f">App{i:04d}<" in page
