@@ -30,6 +30,7 @@ from .transport import TransportParameters, format_transport, parse_transport
 if TYPE_CHECKING:
     from ._classify import classify
     from .contexts import ConnectionPlan, client_context, client_plan, server_context
+    from .doctor import diagnose
     from .handshake import HandshakeResult, Server, connect, connect_async, serve
     from .names import match_target_name
     from .server import Generation, GenerationHolder, ServerCore
@@ -51,6 +52,7 @@ _LAZY = {
     "serve": "handshake",
     "HandshakeResult": "handshake",
     "match_target_name": "names",
+    "diagnose": "doctor",
 }
 
 __all__ = [
@@ -84,6 +86,7 @@ __all__ = [
     "client_plan",
     "connect",
     "connect_async",
+    "diagnose",
     "dump",
     "format_transport",
     "load",

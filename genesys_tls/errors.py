@@ -13,7 +13,6 @@ callbacks never pass their result to an exception.
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Iterable, Sequence
 
@@ -34,12 +33,12 @@ __all__ = [
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> tuple[str, ...]:
     """The valid names closest to a name that was not found, best first (``difflib``; may be empty).
 
-    Case is ignored for the comparison (``tserver_sip`` suggests ``TServer_SIP``).
+    Case is ignored for the comparison (``tserver_sip`` suggests ``TServer_SIP``); the one rule is
+    :func:`genesys_tls._suggest.suggest`.
     """
-    names = list(dict.fromkeys(candidates))
-    folded = {c.lower(): c for c in names}
-    matches = difflib.get_close_matches(name.lower(), list(folded), n=n, cutoff=0.6)
-    return tuple(folded[m] for m in matches)
+    from ._suggest import suggest
+
+    return suggest(name, dict.fromkeys(candidates), limit=n)
 
 
 class GenesysTLSError(Exception):

@@ -14,7 +14,8 @@ PACKAGE = Path(genesys_tls.__file__).parent
 
 #: The modules that apply TLS or open sockets (everything else decides, and imports neither).
 TLS_MODULES = {
-    "_classify.py", "_keys.py", "_policy.py", "contexts.py", "handshake.py", "harness.py", "server.py",
+    "_classify.py", "_keys.py", "_policy.py", "contexts.py", "doctor_probe.py", "handshake.py", "harness.py",
+    "server.py",
 }
 
 
@@ -64,6 +65,9 @@ OPTION_NAME_EXCEPTIONS = {
     "handshake.py": "the expected-name error names tls-target-name",
     "pki.py": "the environment it writes is configuration text (through catalogue.option)",
     "__init__.py": "the docstring example",
+    "doctor.py": "diagnoses name the option to change and where it came from",
+    "doctor_probe.py": "the probe reads the options a diagnosis needs",
+    "report/estate.py": "the report shows each connection's options",
     "near_misses.py": "the docstring example (the code reads names from the catalogue)",
     "variants.py": "the docstring examples (the code names options through catalogue.option)",
 }
