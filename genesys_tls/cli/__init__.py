@@ -18,7 +18,7 @@ from ._common import EXIT_USAGE, CLIError, fail
 __all__ = ["main"]
 
 #: command name -> module in this package
-COMMANDS = ("resolve", "connect", "serve", "lint", "pki", "demo")
+COMMANDS = ("resolve", "connect", "serve", "lint", "pki", "demo", "cloud")
 
 
 class _Parser(argparse.ArgumentParser):

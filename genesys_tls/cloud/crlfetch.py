@@ -200,7 +200,7 @@ def fetch_crl(
     trusted: Sequence[x509.Certificate],
     *,
     resolve: Mapping[str, str] | None = None,
-    limits: FetchLimits = FetchLimits(),  # noqa: B008 - immutable
+    limits: FetchLimits | None = None,
     proxy: str | None = None,
     cache: CRLFetchCache | None = None,
     now: datetime.datetime | None = None,
@@ -211,7 +211,7 @@ def fetch_crl(
         url: an ``http://`` URL from a CRL Distribution Point.
         trusted: the CA certificates that may sign it.
         resolve: host name -> address; when given, a host not in it is not fetched (no DNS).
-        limits: size, time and redirect bounds.
+        limits: size, time and redirect bounds (default :class:`FetchLimits`).
         proxy: ``host:port`` of an HTTP proxy to fetch through.
         cache: default :data:`default_fetch_cache`.
         now: the moment the CRL's dates are checked against.
@@ -221,6 +221,7 @@ def fetch_crl(
             trusted CA) or ``crl-expired``.
     """
     store = default_fetch_cache if cache is None else cache
+    limits = limits or FetchLimits()
     moment = now or datetime.datetime.now(datetime.UTC)
     crls = store._get(url, moment)
     if crls is None:

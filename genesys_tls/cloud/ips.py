@@ -116,10 +116,9 @@ def parse_known_ips(text: str, *, format: str = "text", file: str | None = None)
         if not isinstance(data, list):
             raise ConfigurationError("a YAML known-IP list is a list of {address, source} items", file=file,
                                      value=type(data).__name__, valid="a list")
-        for number, item in enumerate(data, start=1):
+        for number, raw_item in enumerate(data, start=1):
             where = f"item {number}"
-            if isinstance(item, str):
-                item = {"address": item}
+            item = {"address": raw_item} if isinstance(raw_item, str) else raw_item
             if not isinstance(item, dict) or "address" not in item:
                 raise ConfigurationError("an item needs an address", file=file, object=where,
                                          value=repr(item)[:80], valid="{address: A_OR_CIDR, source: SOURCE}")
@@ -229,7 +228,7 @@ def check_known_ips(
 def _addresses(entries: Iterable[KnownIP]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     v4 = [e.network for e in entries if e.network.version == 4]
     v6 = [e.network for e in entries if e.network.version == 6]
-    return [*ipaddress.collapse_addresses(v4), *ipaddress.collapse_addresses(v6)]  # type: ignore[arg-type]
+    return [*ipaddress.collapse_addresses(v4), *ipaddress.collapse_addresses(v6)]
 
 
 def _minus(
@@ -240,7 +239,7 @@ def _minus(
     for cut in b:
         nxt: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for net in rest:
-            if net.version != cut.version or not net.overlaps(cut):  # type: ignore[arg-type]
+            if net.version != cut.version or not net.overlaps(cut):
                 nxt.append(net)
             elif net.subnet_of(cut):  # type: ignore[arg-type]
                 continue

@@ -43,8 +43,14 @@ process.stdin.on('end', () => {
   }
   const helpers = {
     isPlainHostName: (h) => String(h).indexOf('.') < 0,
-    dnsDomainIs: (h, d) => { h = String(h); d = String(d); return h.length >= d.length && h.slice(h.length - d.length) === d; },
-    localHostOrDomainIs: (h, hd) => { h = String(h); hd = String(hd); return h === hd || (h.indexOf('.') < 0 && hd.indexOf(h + '.') === 0); },
+    dnsDomainIs: (h, d) => {
+      h = String(h); d = String(d);
+      return h.length >= d.length && h.slice(h.length - d.length) === d;
+    },
+    localHostOrDomainIs: (h, hd) => {
+      h = String(h); hd = String(hd);
+      return h === hd || (h.indexOf('.') < 0 && hd.indexOf(h + '.') === 0);
+    },
     isResolvable: (h) => resolve(h) !== null,
     dnsResolve: (h) => resolve(h),
     myIpAddress: () => '127.0.0.1',
@@ -65,7 +71,9 @@ process.stdin.on('end', () => {
   const sandbox = vm.createContext(Object.assign(Object.create(null), helpers));
   try {
     vm.runInContext(req.pac, sandbox, { timeout: req.timeout_ms, filename: 'proxy.pac' });
-    if (typeof sandbox.FindProxyForURL !== 'function') throw new Error('the PAC file defines no FindProxyForURL function');
+    if (typeof sandbox.FindProxyForURL !== 'function') {
+      throw new Error('the PAC file defines no FindProxyForURL function');
+    }
   } catch (e) {
     out.load_error = String(e && e.message || e);
   }
@@ -73,7 +81,8 @@ process.stdin.on('end', () => {
     sandbox.__calls = req.calls;
     for (let i = 0; i < req.calls.length; i++) {
       try {
-        const r = vm.runInContext('FindProxyForURL(__calls[' + i + '][0], __calls[' + i + '][1])', sandbox, { timeout: req.timeout_ms });
+        const call = 'FindProxyForURL(__calls[' + i + '][0], __calls[' + i + '][1])';
+        const r = vm.runInContext(call, sandbox, { timeout: req.timeout_ms });
         out.results.push({ result: r === undefined || r === null ? null : String(r), error: null });
       } catch (e) {
         out.results.push({ result: null, error: String(e && e.message || e) });

@@ -15,7 +15,7 @@ import datetime
 import ipaddress
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -203,7 +203,7 @@ class _Reader:
     def __init__(self, file: str | None) -> None:
         self.file = file
 
-    def fail(self, reason: str, key: str, value: Any = None, valid: Sequence[str] | str | None = None) -> None:
+    def fail(self, reason: str, key: str, value: Any = None, valid: Sequence[str] | str | None = None) -> NoReturn:
         raise ConfigurationError(reason, file=self.file, option=key,
                                  value=None if value is None else str(value)[:120], valid=valid)
 
@@ -215,21 +215,21 @@ class _Reader:
         for k in value:
             if str(k) not in allowed:
                 self.fail("unknown key", f"{key}.{k}" if key else str(k), None, tuple(allowed))
-        return value
+        return dict(value)
 
     def list(self, value: Any, key: str) -> list[Any]:
         if value is None:
             return []
         if not isinstance(value, list):
             self.fail("expected a list", key, type(value).__name__, "a list")
-        return value
+        return list(value)
 
     def boolean(self, value: Any, key: str, default: bool = False) -> bool:
         if value is None:
             return default
         if not isinstance(value, bool):
             self.fail("expected true or false", key, value, ("true", "false"))
-        return value
+        return bool(value)
 
     def integer(self, value: Any, key: str) -> int | None:
         if value is None:
@@ -251,7 +251,6 @@ class _Reader:
             return ipaddress.IPv4Network(text, strict=False)
         except ValueError:
             self.fail("not an IPv4 address or CIDR block", key, text, "198.51.99.0/24, 10.0.0.1")
-        raise AssertionError  # pragma: no cover - fail() raised
 
     def nets(self, value: Any, key: str) -> tuple[Net, ...]:
         return tuple(self.net(v, f"{key}[{i}]") for i, v in enumerate(self.list(value, key)))
