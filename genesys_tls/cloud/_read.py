@@ -32,11 +32,15 @@ def read_text(path: str | os.PathLike[str], *, what: str, limit: int = MAX_BYTES
         raise ConfigurationError(f"{what} not found", file=file) from None
     except OSError as exc:
         raise ConfigurationError(f"{what} cannot be read ({exc.strerror or exc})", file=file) from None
-    with os.fdopen(fd, "rb") as handle:
-        status = os.fstat(handle.fileno())
-        if not stat.S_ISREG(status.st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ConfigurationError(f"{what} is not a regular file", file=file, valid="a regular file")
-        data = handle.read(limit + 1)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ConfigurationError(f"{what} cannot be read ({exc.strerror or exc})", file=file) from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise ConfigurationError(f"{what} is larger than {limit} bytes", file=file, valid=f"at most {limit} bytes")
     try:

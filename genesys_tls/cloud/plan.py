@@ -100,7 +100,8 @@ class Plan:
 
 # ------------------------------------------------------------------------------------------------ schema
 
-_NET = {"type": "string", "description": "an IPv4 address or CIDR block"}
+_NET = {"type": "string", "description": "an IPv4 address or CIDR block",
+        "pattern": r"^[0-9]{1,3}(\.[0-9]{1,3}){3}(/([0-9]|[12][0-9]|3[0-2]))?$"}
 
 
 def plan_schema() -> dict[str, Any]:
@@ -139,7 +140,8 @@ def plan_schema() -> dict[str, Any]:
             "proxy": {
                 "type": "object", "additionalProperties": False,
                 "properties": {
-                    "address": {"type": "string", "description": "HOST:PORT, no scheme, no credentials"},
+                    "address": {"type": "string", "description": "HOST:PORT, no scheme, no credentials",
+                                "pattern": r"^[A-Za-z0-9.-]+:[0-9]{1,5}$"},
                     "internal-addresses": nets,
                     "pac": boolean,
                     "allowlist": {"type": "array", "items": {"type": "string"}},
