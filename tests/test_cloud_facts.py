@@ -63,7 +63,7 @@ def test_docs_page_is_current() -> None:
 
 def test_plan_schema_is_current() -> None:
     written = (ROOT / "docs" / "cloud-plan.schema.json").read_text(encoding="utf-8")
-    assert written == docs.render_schema(), "run: python -m genesys_tls.cloud.docs --schema > docs/cloud-plan.schema.json"
+    assert written == docs.render_schema(), "run: python -m genesys_tls.cloud.docs --schema > docs/cloud-plan.schema.json"  # noqa: E501
     schema = json.loads(written)
     assert schema["properties"]["applications"]["items"]["properties"]["app"]["enum"] == list(facts.applications())
 
