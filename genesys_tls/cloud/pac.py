@@ -86,7 +86,7 @@ def check_proxy_address(value: str, *, option: str = "proxy", file: str | None =
     return ProxyAddress(host.lower(), int(port))
 
 
-def check_direct_name(name: str) -> str:
+def check_direct_name(name: str, *, option: str = "direct", file: str | None = None) -> str:
     """A name sent DIRECT: a host name (``turn1.example.amazonaws.com``) or ``*.domain``.
 
     Raises:
@@ -95,7 +95,7 @@ def check_direct_name(name: str) -> str:
     text = name.strip().lower()
     bare = text[2:] if text.startswith("*.") else text
     if not _host_ok(bare) or re.fullmatch(r"[0-9.]+", bare):
-        raise ConfigurationError("not a host name", option="direct", value=name,
+        raise ConfigurationError("not a host name", option=option, file=file, value=name,
                                  valid="a host name or *.domain (turn.example.amazonaws.com)")
     return text
 
@@ -123,7 +123,7 @@ def generate_pac(
         ConfigurationError: a bad proxy, domain, direct name or ``otherwise``.
     """
     address = check_proxy_address(proxy)
-    cloud = check_direct_name(domain).lstrip("*.")
+    cloud = check_direct_name(domain, option="domain").lstrip("*.")
     names = [check_direct_name(n) for n in direct]
     if otherwise.strip().upper() == "DIRECT":
         fallback = "DIRECT"

@@ -24,7 +24,7 @@ from ..lint.engine import CacheStats, LintStats, Report
 from ..lint.rules import Finding
 from ._read import read_text, safe_yaml
 from .facts import CLOUD_DOMAIN, SIP_EXPIRE_SECONDS, TURN_DOMAIN, applications, in_domain
-from .pac import check_proxy_address
+from .pac import check_direct_name, check_proxy_address
 from .rules import CLOUD_RULES
 
 __all__ = ["AppUse", "FirewallRule", "Plan", "lint_plan", "load_plan", "parse_plan", "plan_schema"]
@@ -267,7 +267,8 @@ def parse_plan(data: Any, *, file: str | None = None) -> Plan:
     r = _Reader(file)
     top = r.mapping(data, "", ("cloud-domain", "workstations", "applications", "networks", "proxy", "firewall",
                                "vpn", "exposures"))
-    domain = str(top.get("cloud-domain") or CLOUD_DOMAIN).lower().strip(".")
+    domain = check_direct_name(str(top.get("cloud-domain") or CLOUD_DOMAIN), option="cloud-domain",
+                               file=file).strip("*.")
     ws = r.mapping(top.get("workstations"), "workstations", ("ip-version",))
     ip_version = r.choice(ws.get("ip-version"), "workstations.ip-version", _IP_VERSIONS, "ipv4") or "ipv4"
     known = applications()

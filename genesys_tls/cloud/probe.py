@@ -27,7 +27,6 @@ import ssl
 import urllib.parse
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -39,6 +38,7 @@ from cryptography import x509
 from ..crl import check_crls
 from ..errors import Category, ConfigurationError, TLSError
 from ..handshake import PeerIdentity, classify
+from ._read import read_text
 from .crlfetch import CRLFetchCache, FetchLimits, distribution_points, fetch_crl
 from .facts import CLOUD_DOMAIN, in_domain
 from .pac import check_proxy_address
@@ -176,7 +176,7 @@ def _context(ca_file: str | None, *, cap_tls12: bool) -> ssl.SSLContext:
 
 
 def _trusted(ca_file: str | None) -> tuple[x509.Certificate, ...]:
-    data = Path(ca_file or certifi.where()).read_bytes()
+    data = read_text(ca_file or certifi.where(), what="CA file").encode("utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -303,7 +303,7 @@ def probe(
         portal: also check that ``http://host:http_port/`` redirects at once to HTTPS.
         http_port: the Portal's plain HTTP port (80).
         crl_limits: bounds of each CRL fetch (default :class:`FetchLimits`, its time bound at most ``timeout``).
-        cache: the CRL cache (default the shared one).
+        cache: the CRL cache (default :data:`~genesys_tls.cloud.crlfetch.default_fetch_cache`).
         now: the moment CRL dates are checked against.
 
     Raises:
