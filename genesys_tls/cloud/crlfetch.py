@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import threading
 import time
 import urllib.parse
@@ -79,8 +80,6 @@ def _target(url: str, resolve: Mapping[str, str] | None) -> tuple[str, int, str,
         mapped = resolve.get(host.lower())
         if mapped is None:
             try:
-                import ipaddress
-
                 ipaddress.ip_address(host)
             except ValueError:
                 raise _unavailable(url, f"{host} is not in the name map (no DNS lookups)") from None
@@ -105,16 +104,17 @@ def _download(
         address, port, host_header, path = _target(current, resolve)
         timeout = urllib3.Timeout(connect=remaining, read=remaining)
         headers = {"Host": host_header, "Accept": "application/pkix-crl, */*", "User-Agent": "genesys-tls"}
+        client: urllib3.ProxyManager | urllib3.HTTPConnectionPool
         try:
             if proxy is not None:
-                manager = urllib3.ProxyManager(f"http://{proxy}", num_pools=1, timeout=timeout, retries=False)
+                client = urllib3.ProxyManager(f"http://{proxy}", num_pools=1, timeout=timeout, retries=False)
                 absolute = f"http://{address}:{port}{path}"
-                response = manager.request("GET", absolute, headers=headers, redirect=False,
-                                           preload_content=False, retries=False, timeout=timeout)
+                response = client.request("GET", absolute, headers=headers, redirect=False,
+                                          preload_content=False, retries=False, timeout=timeout)
             else:
-                pool = urllib3.HTTPConnectionPool(address, port, maxsize=1, timeout=timeout, retries=False)
-                response = pool.urlopen("GET", path, headers=headers, redirect=False, preload_content=False,
-                                        retries=False, timeout=timeout)
+                client = urllib3.HTTPConnectionPool(address, port, maxsize=1, timeout=timeout, retries=False)
+                response = client.urlopen("GET", path, headers=headers, redirect=False, preload_content=False,
+                                          retries=False, timeout=timeout)
         except urllib3.exceptions.HTTPError as exc:
             raise _unavailable(url, f"cannot fetch ({type(exc).__name__}: {exc})") from None
         try:
@@ -143,8 +143,11 @@ def _download(
                 raise _unavailable(url, "empty response")
             return bytes(body)
         finally:
-            response.release_conn()
             response.close()
+            if isinstance(client, urllib3.ProxyManager):
+                client.clear()
+            else:
+                client.close()
     raise _unavailable(url, f"more than {limits.redirects} redirects")
 
 

@@ -251,15 +251,16 @@ def _check_redirect(
     """``None`` when ``http://host/`` redirects at once to ``https://host``; else why not."""
     headers = {"Host": target.host if http_port == 80 else f"{target.host}:{http_port}", "User-Agent": "genesys-tls"}
     t = urllib3.Timeout(connect=timeout, read=timeout)
+    client: urllib3.ProxyManager | urllib3.HTTPConnectionPool
     try:
         if proxy is None:
-            pool = urllib3.HTTPConnectionPool(target.address, http_port, maxsize=1, timeout=t, retries=False)
-            response = pool.urlopen("GET", "/", headers=headers, redirect=False, retries=False,
-                                    preload_content=False, timeout=t)
+            client = urllib3.HTTPConnectionPool(target.address, http_port, maxsize=1, timeout=t, retries=False)
+            response = client.urlopen("GET", "/", headers=headers, redirect=False, retries=False,
+                                      preload_content=False, timeout=t)
         else:
-            manager = urllib3.ProxyManager(f"http://{proxy[0]}:{proxy[1]}", num_pools=1, timeout=t, retries=False)
-            response = manager.request("GET", f"http://{target.address}:{http_port}/", headers=headers,
-                                       redirect=False, retries=False, preload_content=False, timeout=t)
+            client = urllib3.ProxyManager(f"http://{proxy[0]}:{proxy[1]}", num_pools=1, timeout=t, retries=False)
+            response = client.request("GET", f"http://{target.address}:{http_port}/", headers=headers,
+                                      redirect=False, retries=False, preload_content=False, timeout=t)
     except urllib3.exceptions.HTTPError as exc:
         return f"http://{target.host}:{http_port}/ cannot be reached ({type(exc).__name__})"
     try:
@@ -271,8 +272,11 @@ def _check_redirect(
             return f"http://{target.host}:{http_port}/ redirects to {location[:200]}, not to https://{target.host}"
         return None
     finally:
-        response.release_conn()
         response.close()
+        if isinstance(client, urllib3.ProxyManager):
+            client.clear()
+        else:
+            client.close()
 
 
 def probe(
