@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from genesys_tls.cli import main
 from genesys_tls.cloud.facts import non_routable_blocks
@@ -157,3 +160,17 @@ def test_load_known_ips_reads_yaml_by_suffix(tmp_path: Path) -> None:
     path.write_text("- {address: 81.2.69.0/24, source: vdi-vendor}\n", encoding="utf-8")
     (entry,) = load_known_ips(path)
     assert entry.source == "vdi-vendor" and str(entry.network) == "81.2.69.0/24"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 255), st.integers(24, 32)), min_size=1, max_size=25))
+def test_overlap_sweep_flags_exactly_the_entries_nested_with_an_earlier_one(blocks: list[tuple[int, int]]) -> None:
+    text = "".join(f"{ipaddress.ip_network(f'81.2.3.{host}/{prefix}', strict=False)} isp\n" for host, prefix in blocks)
+    entries = parse_known_ips(text)
+    flagged = {int(f.object.split(":")[0].split()[1]) for f in check_known_ips(entries)
+               if f.code in ("GT705", "GT706")}
+    expected = {
+        e.line for i, e in enumerate(entries)
+        if any(e.network.subnet_of(o.network) or o.network.subnet_of(e.network) for o in entries[:i])
+    }
+    assert flagged == expected

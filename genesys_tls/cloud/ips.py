@@ -177,9 +177,9 @@ def check_known_ips(
     if network not in NETWORKS:
         raise ConfigurationError("unknown network", option="network", value=network, valid=NETWORKS)
     findings: list[Finding] = []
-    blocks = non_routable_blocks()
-    seen: list[KnownIP] = []
-    for entry in entries:
+    blocks = [(b, (int(b.network.network_address), int(b.network.broadcast_address))) for b in non_routable_blocks()]
+    overlaps = _overlaps(entries)
+    for index, entry in enumerate(entries):
         if entry.ipv6:
             findings.append(_finding("GT703", entry, f"{entry.text} is IPv6; the cloud operates over IPv4 only",
                                      file))
@@ -195,8 +195,9 @@ def check_known_ips(
                 f"{entry.text} is an off-site worker's dynamic address (source {entry.source}); the cloud does "
                 "not accept dynamic, temporary addresses", file,
             ))
-        for block in blocks:
-            if not entry.network.overlaps(block.network):
+        start, end = int(entry.network.network_address), int(entry.network.broadcast_address)
+        for block, (low, high) in blocks:
+            if end < low or start > high:
                 continue
             if network == "internet":
                 findings.append(_finding(
@@ -210,19 +211,40 @@ def check_known_ips(
                     f"{entry.text} is in {block.network}, {block.label} ({', '.join(block.rfc_list)}): it routes "
                     "nowhere, on the private network neither", file,
                 ))
-        for earlier in seen:
-            if earlier.network == entry.network:
-                findings.append(_finding("GT705", entry, f"{entry.network} is already listed at {earlier.label}",
-                                         file))
-                break
-            if entry.network.subnet_of(earlier.network):  # type: ignore[arg-type]
-                findings.append(_finding("GT706", entry, f"{entry.network} lies inside {earlier.label}", file))
-                break
-            if earlier.network.subnet_of(entry.network):  # type: ignore[arg-type]
-                findings.append(_finding("GT706", entry, f"{entry.network} covers {earlier.label}", file))
-                break
-        seen.append(entry)
+        overlap = overlaps.get(index)
+        if overlap is not None:
+            findings.append(_finding(overlap[0], entry, overlap[1], file))
     return tuple(findings)
+
+
+def _overlaps(entries: Sequence[KnownIP]) -> dict[int, tuple[str, str]]:
+    """index -> (code, message) of the entries that repeat or overlap an earlier one; one finding per entry.
+
+    CIDR blocks are either nested or disjoint, so one sweep over the blocks sorted by start (larger first)
+    with a stack of the open blocks finds every pair: ``O(n log n)``, for lists of any length.
+    """
+    order = sorted(range(len(entries)), key=lambda i: (entries[i].network.version,
+                                                      int(entries[i].network.network_address),
+                                                      entries[i].network.prefixlen, i))
+    out: dict[int, tuple[str, str]] = {}
+    stack: list[int] = []
+    for i in order:
+        net = entries[i].network
+        while stack and (entries[stack[-1]].network.version != net.version
+                         or int(entries[stack[-1]].network.broadcast_address) < int(net.network_address)):
+            stack.pop()
+        # every block on the stack covers this one (the nesting is at most 33 deep for IPv4)
+        for j in reversed(stack):
+            outer = entries[j]
+            same = outer.network == net
+            if j < i and i not in out:  # an earlier entry covers this one
+                out[i] = ("GT705", f"{net} is already listed at {outer.label}") if same else (
+                    "GT706", f"{net} lies inside {outer.label}")
+            elif j > i and j not in out:  # a later entry covers this earlier one
+                out[j] = ("GT705", f"{net} is already listed at {entries[i].label}") if same else (
+                    "GT706", f"{outer.network} covers {entries[i].label}")
+        stack.append(i)
+    return out
 
 
 def _addresses(entries: Iterable[KnownIP]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
