@@ -325,3 +325,15 @@ def test_cli_probe_bad_input_exits_2_with_one_line(extra: list[str], capsys: pyt
     assert main(["cloud", "probe", "--domain", DOMAIN, *extra]) == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1 and "secret" not in err
+
+
+def test_a_server_that_never_answers_is_a_bounded_connection_failure(lab: Lab) -> None:
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        started = time.monotonic()
+        result = lab.probe(f"https://{HOST}:{silent.getsockname()[1]}/", timeout=0.5)
+    assert time.monotonic() - started < 3
+    assert result.category is Category.CONNECTION and "timed out" in result.error[1]  # type: ignore[index]

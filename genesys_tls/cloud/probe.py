@@ -190,10 +190,11 @@ def _unwrap(exc: BaseException) -> BaseException:
     """The ssl or socket error under urllib3's wrappers."""
     seen = exc
     for _ in range(6):
-        inner = getattr(seen, "reason", None) or seen.__cause__ or seen.__context__
-        if inner is None or inner is seen:
-            break
         if isinstance(seen, ssl.SSLError | ConnectionError | TimeoutError):
+            break
+        reason = getattr(seen, "reason", None)
+        inner = reason if isinstance(reason, BaseException) else seen.__cause__ or seen.__context__
+        if inner is None or inner is seen:
             break
         seen = inner
     return seen
