@@ -174,7 +174,7 @@ def test_crl_signed_by_another_ca(lab: Lab) -> None:
     lab.serve(CRLAnswer(lab.pki.other.crl(der=True)))
     result = lab.probe()
     assert not result.ok and result.category is Category.CRL_UNAVAILABLE
-    assert "not signed by the certificate's issuer" in result.error[1]  # type: ignore[index]
+    assert "not signed by the issuer of the server certificate" in result.error[1]  # type: ignore[index]
 
 
 def test_crl_from_an_untrusted_ca(lab: Lab, tmp_path: Path) -> None:
@@ -337,3 +337,25 @@ def test_a_server_that_never_answers_is_a_bounded_connection_failure(lab: Lab) -
         result = lab.probe(f"https://{HOST}:{silent.getsockname()[1]}/", timeout=0.5)
     assert time.monotonic() - started < 3
     assert result.category is Category.CONNECTION and "timed out" in result.error[1]  # type: ignore[index]
+
+
+def test_leaf_of_an_intermediate_the_ca_file_does_not_hold(lab: Lab, tmp_path: Path) -> None:
+    """A public CA's leaf comes from an intermediate the server sends: its CRL is checked against the verified
+    chain; ``chain_crls`` also asks for the intermediate's own CRL (this one names no distribution point)."""
+    intermediate = lab.pki.ca.intermediate("Test Public Issuing CA")
+    leaf = intermediate.issue(HOST, server_auth=True, client_auth=False, crl_urls=(lab.crl.url("issuing.crl"),))
+    cert, key = leaf.write(tmp_path, "issued")
+    lab.serve(CRLAnswer(intermediate.crl(der=True)), "issuing.crl")
+    root_only = tmp_path / "root.pem"
+    root_only.write_bytes(lab.pki.ca.cert_pem())
+    with CloudApp(cert, key) as app:
+        url = f"https://{HOST}:{app.port}/"
+        result = lab.probe(url, ca_file=str(root_only))
+        assert result.ok, result.error
+        assert result.checks == ("chain", "target-name", "tls1.2", "crl")
+        whole = lab.probe(url, ca_file=str(root_only), chain_crls=True)
+        assert whole.category is Category.CRL_UNAVAILABLE
+        assert "intermediate CA 'CN=Test Public Issuing CA' names no CRL Distribution Point" in whole.error[1]  # type: ignore[index]
+        intermediate.revoke(leaf)
+        lab.serve(CRLAnswer(intermediate.crl(der=True)), "issuing.crl")
+        assert lab.probe(url, ca_file=str(root_only)).category is Category.REVOKED

@@ -66,6 +66,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     probe.add_argument("--domain", default=CLOUD_DOMAIN, help=f"the cloud domain (default {CLOUD_DOMAIN})")
     probe.add_argument("--portal", action="store_true", help="also check http://HOST/ redirects at once to https")
     probe.add_argument("--http-port", type=int, default=80, metavar="N", help="the Portal's HTTP port (default 80)")
+    probe.add_argument("--chain-crls", action="store_true",
+                       help="also check the CRLs of the intermediate CAs (default: the server certificate's)")
     probe.add_argument("--crl-max-bytes", type=int, default=None, metavar="N", help="the largest CRL accepted")
     probe.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per connection")
     probe.add_argument("--json", action="store_true")
@@ -167,7 +169,7 @@ def _run_probe(args: argparse.Namespace) -> int:
     resolve = parse_resolve(args.resolve) if args.resolve is not None else None
     result = probe(args.url, ca_file=args.ca, resolve=resolve, revocation=args.revocation, proxy=args.proxy,
                    domain=args.domain, timeout=args.timeout, portal=args.portal, http_port=args.http_port,
-                   crl_limits=limits)
+                   crl_limits=limits, chain_crls=args.chain_crls)
     if args.json:
         emit_json(result.to_dict())
     else:

@@ -5,7 +5,8 @@
 1. ``chain``, ``target-name``: a handshake with a TLS 1.2 floor, the server's chain verified against public CAs
    (the ``certifi`` bundle, or a CA file) and its name checked;
 2. ``tls1.2``: a second handshake capped at TLS 1.2 must succeed too (the cloud supports TLS 1.2);
-3. ``crl``: the CRLs named in the leaf's CRL Distribution Points are fetched over HTTP
+3. ``crl``: the CRLs named in the leaf's (with ``chain_crls``, also the intermediates') CRL Distribution
+   Points are fetched over HTTP
    (:mod:`genesys_tls.cloud.crlfetch`: bounded, cached until nextUpdate), checked with :mod:`genesys_tls.crl`,
    and the leaf must not be listed. ``revocation``: ``require`` (default, fail closed), ``soft`` (a CRL that
    cannot be had is a warning, as a browser does; a revoked leaf still fails) or ``off``;
@@ -218,10 +219,27 @@ def _proxy_category(exc: BaseException) -> tuple[Category, str] | None:
     return Category.CONNECTION, f"the proxy refused the CONNECT tunnel with HTTP {code}"
 
 
+def _verified_chain(sock: ssl.SSLSocket) -> tuple[bytes, ...]:
+    """The chain OpenSSL verified (leaf first, DER): ``SSLSocket.get_verified_chain`` from Python 3.13, the same
+    method of the underlying ``_ssl`` object before; empty when neither exists."""
+    method = getattr(sock, "get_verified_chain", None) or getattr(getattr(sock, "_sslobj", None),
+                                                                  "get_verified_chain", None)
+    if method is None:
+        return ()
+    chain = []
+    for cert in method() or ():
+        der = cert if isinstance(cert, bytes) else cert.public_bytes(_ENCODING_DER)
+        chain.append(bytes(der))
+    return tuple(chain)
+
+
+_ENCODING_DER = 2  # _ssl.ENCODING_DER
+
+
 def _handshake(
     target: _Target, ctx: ssl.SSLContext, proxy: tuple[str, int] | None, timeout: float
-) -> tuple[str | None, tuple[str, str, int] | None, bytes | None]:
-    """(protocol, cipher, DER leaf) of one handshake; raises what the connection raised."""
+) -> tuple[str | None, tuple[str, str, int] | None, bytes | None, tuple[bytes, ...]]:
+    """(protocol, cipher, DER leaf, verified chain) of one handshake; raises what the connection raised."""
     if proxy is None:
         conn = urllib3.connection.HTTPSConnection(
             target.address, target.port, timeout=timeout, ssl_context=ctx, server_hostname=target.host
@@ -235,7 +253,7 @@ def _handshake(
         conn.connect()
         sock = conn.sock
         assert isinstance(sock, ssl.SSLSocket)  # noqa: S101 - an HTTPS connection has an SSL socket
-        return sock.version(), sock.cipher(), sock.getpeercert(binary_form=True)
+        return sock.version(), sock.cipher(), sock.getpeercert(binary_form=True), _verified_chain(sock)
     finally:
         conn.close()
 
@@ -294,6 +312,7 @@ def probe(
     crl_limits: FetchLimits | None = None,
     cache: CRLFetchCache | None = None,
     now: datetime.datetime | None = None,
+    chain_crls: bool = False,
 ) -> ProbeResult:
     """Probe one cloud application URL (see the module docstring).
 
@@ -310,6 +329,7 @@ def probe(
         crl_limits: bounds of each CRL fetch (default :class:`FetchLimits`, its time bound at most ``timeout``).
         cache: the CRL cache (default :data:`~genesys_tls.cloud.crlfetch.default_fetch_cache`).
         now: the moment CRL dates are checked against.
+        chain_crls: also check the CRLs of the intermediate CAs of the verified chain (default: the leaf only).
 
     Raises:
         ConfigurationError: a non-https URL, a host outside the domain or missing from ``resolve``, a bad
@@ -335,7 +355,7 @@ def probe(
     ctx = _context(ca_file, cap_tls12=False)
     trusted = _trusted(ca_file)
     try:
-        protocol, cipher, der = _handshake(target, ctx, proxy_address, timeout)
+        protocol, cipher, der, chain = _handshake(target, ctx, proxy_address, timeout)
     except Exception as exc:
         proxied = _proxy_category(exc) if proxy_address else None
         category, detail = proxied or classify(_unwrap(exc), side="client")
@@ -357,7 +377,8 @@ def probe(
         warned.append("revocation not checked (--revocation off)")
     else:
         try:
-            _revocation(der, trusted, resolve, limits, proxy_address, cache, now, consulted)
+            _revocation(der, chain, trusted, resolve, limits, proxy_address, cache, now, consulted,
+                        whole_chain=chain_crls)
             checks.append("crl")
         except TLSError as exc:
             if revocation == "soft" and exc.category in (Category.CRL_UNAVAILABLE, Category.CRL_EXPIRED):
@@ -375,8 +396,45 @@ def probe(
     return ProbeResult(True, target.url, address, tuple(checks), None, tuple(warned), **base)
 
 
+def _load(der: bytes) -> x509.Certificate:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return x509.load_der_x509_certificate(der)
+
+
 def _revocation(
     der: bytes | None,
+    chain: tuple[bytes, ...],
+    trusted: tuple[x509.Certificate, ...],
+    resolve: Mapping[str, str] | None,
+    limits: FetchLimits,
+    proxy: tuple[str, int] | None,
+    cache: CRLFetchCache | None,
+    now: datetime.datetime | None,
+    consulted: list[tuple[str, str]],
+    *,
+    whole_chain: bool,
+) -> None:
+    """Check the leaf (and with ``whole_chain`` every intermediate) against the CRLs of its distribution points.
+
+    CRL signers: the trusted CAs and the CA certificates of the chain OpenSSL verified (a public CA's leaf is
+    issued by an intermediate the server sends, which no CA file holds).
+    """
+    if not der:
+        raise TLSError(Category.CRL_UNAVAILABLE, "the server sent no certificate to check")
+    verified = [_load(c) for c in chain]
+    signers = tuple(trusted) + tuple(c for c in verified[1:] if c not in trusted)
+    subjects = [_load(der)]
+    if whole_chain:
+        subjects += [c for c in verified[1:] if c.subject != c.issuer]  # intermediates; a root is trusted as is
+    for index, cert in enumerate(subjects):
+        what = "the server certificate" if index == 0 else f"the intermediate CA {cert.subject.rfc4514_string()!r}"
+        _check_one(cert, what, signers, resolve, limits, proxy, cache, now, consulted)
+
+
+def _check_one(
+    leaf: x509.Certificate,
+    what: str,
     trusted: tuple[x509.Certificate, ...],
     resolve: Mapping[str, str] | None,
     limits: FetchLimits,
@@ -385,14 +443,9 @@ def _revocation(
     now: datetime.datetime | None,
     consulted: list[tuple[str, str]],
 ) -> None:
-    if not der:
-        raise TLSError(Category.CRL_UNAVAILABLE, "the server sent no certificate to check")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        leaf = x509.load_der_x509_certificate(der)
     points = distribution_points(leaf)
     if not points:
-        raise TLSError(Category.CRL_UNAVAILABLE, "the server certificate names no CRL Distribution Point")
+        raise TLSError(Category.CRL_UNAVAILABLE, f"{what} names no CRL Distribution Point")
     issuers = [ca for ca in trusted if ca.subject == leaf.issuer]
     proxy_text = f"{proxy[0]}:{proxy[1]}" if proxy else None
     for uris in points:
@@ -412,8 +465,8 @@ def _revocation(
                            "; ".join(e.detail for e in errors))
         checked = check_crls(crls, trusted, now=now)
         if not any(checked.covers(ca) for ca in issuers):
-            raise TLSError(Category.CRL_UNAVAILABLE, f"the CRL at {uris[0]} is not signed by the certificate's "
-                           f"issuer {leaf.issuer.rfc4514_string()!r}")
+            raise TLSError(Category.CRL_UNAVAILABLE, f"the CRL at {uris[0]} is not signed by the issuer of {what}, "
+                           f"{leaf.issuer.rfc4514_string()!r}")
         if checked.is_revoked(leaf):
-            raise TLSError(Category.REVOKED, f"the server certificate (serial {leaf.serial_number:x}) is revoked "
-                           f"by the CRL at {uris[0]}")
+            raise TLSError(Category.REVOKED, f"{what} (serial {leaf.serial_number:x}) is revoked by the CRL at "
+                           f"{uris[0]}")
