@@ -30,7 +30,7 @@ import itertools
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
@@ -483,6 +483,7 @@ class CertificateAuthority:
         not_after: dt.datetime | None = None,
         key_type: KeyType | str | None = None,
         key: PrivateKey | None = None,
+        crl_urls: Sequence[str] = (),
     ) -> Issued:
         """A leaf certificate signed by this CA.
 
@@ -501,6 +502,8 @@ class CertificateAuthority:
             key_type: the key to make (default: this CA's key type).
             key: certify this existing key instead of making one (for instance an expired and a valid
                 certificate of the same host); ``key_type`` must then be ``None`` or match.
+            crl_urls: URLs for a CRL Distribution Points extension (one distribution point, these URLs as its
+                alternatives); none by default.
 
         Raises:
             ConfigurationError: a bad name, key type or validity window.
@@ -553,6 +556,9 @@ class CertificateAuthority:
             unique = list(dict.fromkeys(alt_names))
             # RFC 5280 4.2.1.6: with an empty subject the SAN extension is critical.
             builder = builder.add_extension(x509.SubjectAlternativeName(unique), critical=common_name is None)
+        if crl_urls:
+            point = x509.DistributionPoint([x509.UniformResourceIdentifier(u) for u in crl_urls], None, None, None)
+            builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
         cert = _sign_certificate(builder, self.private_key)
         return Issued(cert, leaf_key, self.chain[:-1])
 

@@ -440,4 +440,8 @@ def run_demo(
             warnings.simplefilter("ignore", InsecureConfigurationWarning)
             for scenario in scenarios:
                 results.append(_run_one(env, scenario, timeout))
+            if scenarios is SCENARIOS:  # the default matrix includes the cloud probe's scenarios
+                from .cloud.demo import probe_scenarios
+
+                results.extend(probe_scenarios(root, timeout=timeout))
     return DemoReport(tuple(results), time.perf_counter() - started, Path(keep) if keep is not None else None)

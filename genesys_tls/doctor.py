@@ -749,6 +749,16 @@ def _connection(case: _Case) -> list[Cause]:
     return [plain, *causes] if plain is not None else causes
 
 
+def _not_a_genesys_link(case: _Case) -> list[Cause]:
+    """Categories of the cloud probe and the SIP Endpoint listener, which a Genesys connection never gives."""
+    return [Cause(
+        "address", case.address.source if case.address is not None else "environment", None,
+        f"the handshake failed ({case.detail}) in a way only the cloud probe "
+        "(proxies) and the SIP Endpoint listener (address ranges, subject checks) report",
+        "check what answers at this address: it is not a Genesys component's TLS port",
+    )]
+
+
 _EXPLAIN = {
     Category.UNTRUSTED: _untrusted,
     Category.NAME_MISMATCH: _name_mismatch,
@@ -760,6 +770,8 @@ _EXPLAIN = {
     Category.PROTOCOL: _protocol,
     Category.CLIENT_CERTIFICATE_REQUIRED: _client_certificate_required,
     Category.CONNECTION: _connection,
+    **{c: _not_a_genesys_link for c in Category if c.value in (
+        "proxy-authentication-required", "address-refused", "subject-mismatch")},
 }
 
 

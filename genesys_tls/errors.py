@@ -58,6 +58,7 @@ class Category(enum.StrEnum):
     PROTOCOL = "protocol"
     CLIENT_CERTIFICATE_REQUIRED = "client-certificate-required"
     CONNECTION = "connection"
+    PROXY_AUTHENTICATION_REQUIRED = "proxy-authentication-required"
 
 
 def _where(

@@ -15,7 +15,7 @@ PACKAGE = Path(genesys_tls.__file__).parent
 #: The modules that apply TLS or open sockets (everything else decides, and imports neither).
 TLS_MODULES = {
     "_classify.py", "_keys.py", "_policy.py", "contexts.py", "doctor_probe.py", "handshake.py", "harness.py",
-    "server.py",
+    "server.py", "cloud/components.py", "cloud/probe.py",
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,10 @@ SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
-def render(report: Report, format: str = "text") -> str:
+def render(report: Report, format: str = "text", *, rules: Mapping[str, Rule] | None = None) -> str:
     """The report in ``format`` (``text``, ``json`` or ``sarif``), ending with a newline.
+
+    ``rules`` is the registry the findings come from (default :data:`RULES`; the cloud plan lint passes its own).
 
     Raises:
         ValueError: unknown format.
@@ -39,7 +42,7 @@ def render(report: Report, format: str = "text") -> str:
     if format == "json":
         return render_json(report)
     if format == "sarif":
-        return render_sarif(report)
+        return render_sarif(report, rules=rules)
     raise ValueError(f"unknown lint output format {format!r}; valid: {', '.join(FORMATS)}")
 
 
@@ -92,7 +95,7 @@ def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("-"))
 
 
-def _sarif_rule(rule: Rule) -> dict[str, Any]:
+def _sarif_rule(rule: Rule, docs: str = "docs/lint.md") -> dict[str, Any]:
     help_text = f"{rule.description}\n\nFix: {rule.fix}"
     markdown = f"{rule.description}\n\n**Fix:** {rule.fix}"
     if rule.example:
@@ -105,7 +108,7 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
         "help": {"text": help_text, "markdown": markdown},
         "defaultConfiguration": {"level": rule.severity.sarif_level},
         "properties": {"tags": ["security", "tls", "genesys"], "slug": rule.name,
-                       "docs": f"docs/lint.md#{rule.code.lower()}-{rule.name}"},
+                       "docs": f"{docs}#{rule.code.lower()}-{rule.name}"},
     }
 
 
@@ -169,10 +172,11 @@ def _fingerprint(finding: Finding) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def to_sarif(report: Report) -> dict[str, Any]:
-    """The report as a SARIF 2.1.0 log (a JSON-ready dict)."""
-    rules = list(RULES.values())
-    index = {r.code: i for i, r in enumerate(rules)}
+def to_sarif(report: Report, *, rules: Mapping[str, Rule] | None = None, docs: str = "docs/lint.md") -> dict[str, Any]:
+    """The report as a SARIF 2.1.0 log (a JSON-ready dict); ``rules``: the registry (default :data:`RULES`),
+    ``docs``: the page documenting it."""
+    registry = list((RULES if rules is None else rules).values())
+    index = {r.code: i for i, r in enumerate(registry)}
     lines = _Lines(report.source)
     results = []
     for f in report.findings:
@@ -205,7 +209,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
                 "name": "genesys-tls",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "rules": [_sarif_rule(r) for r in rules],
+                "rules": [_sarif_rule(r, docs) for r in registry],
             }
         },
         "results": results,
@@ -217,6 +221,6 @@ def to_sarif(report: Report) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
-def render_sarif(report: Report) -> str:
+def render_sarif(report: Report, *, rules: Mapping[str, Rule] | None = None, docs: str = "docs/lint.md") -> str:
     """:func:`to_sarif` as JSON text."""
-    return json.dumps(to_sarif(report), indent=2) + "\n"
+    return json.dumps(to_sarif(report, rules=rules, docs=docs), indent=2) + "\n"
