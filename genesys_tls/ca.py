@@ -38,6 +38,7 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import ConfigurationError
@@ -45,7 +46,9 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:  # only for the configure_* helpers' annotations; this module does not load ssl
     import ssl
 
-__all__ = ["CertificateAuthority", "Issued", "KeyFormat", "KeyType", "PrivateKey"]
+__all__ = [
+    "SUBJECT_NAME_OVERRIDES", "CertificateAuthority", "Issued", "KeyFormat", "KeyType", "PrivateKey", "subject_name",
+]
 
 #: A private key the generator makes: EC P-256 or RSA.
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -180,6 +183,36 @@ def _subject(common_name: str | None) -> x509.Name:
             valid="1 to 64 characters",
         )
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+#: RFC 4514 short names :func:`subject_name` accepts beyond cryptography's own (``E`` is Windows' name for
+#: emailAddress, as certificate dialogs and the SIP Endpoint's ``subject_criteria`` write it).
+SUBJECT_NAME_OVERRIDES: Mapping[str, x509.ObjectIdentifier] = {
+    "E": NameOID.EMAIL_ADDRESS,
+    "EMAIL": NameOID.EMAIL_ADDRESS,
+    "EMAILADDRESS": NameOID.EMAIL_ADDRESS,
+}
+
+
+def subject_name(subject: str | x509.Name) -> x509.Name:
+    """A subject from an RFC 4514 string, most specific attribute first as Windows shows it
+    (``E=a@example.com,CN=Agent,OU=Sales,DC=example,DC=com``), any attribute repeated; ``E`` is emailAddress.
+
+    Raises:
+        ConfigurationError: the string is not an RFC 4514 distinguished name.
+    """
+    if isinstance(subject, x509.Name):
+        return subject
+    try:
+        name = x509.Name.from_rfc4514_string(subject, dict(SUBJECT_NAME_OVERRIDES))
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"not an RFC 4514 distinguished name ({exc})", option="subject", value=subject,
+            valid="attribute=value pairs joined by ',' such as 'E=a@example.com,CN=Agent,OU=Sales,DC=example'",
+        ) from None
+    if not name.rdns:
+        raise ConfigurationError("the subject is empty", option="subject", value=subject, valid="one attribute or more")
+    return name
 
 
 def _general_name(name: str) -> x509.GeneralName:
@@ -348,6 +381,41 @@ class Issued:
         _write_file(key_path, key_bytes, 0o600)
         return cert_path, key_path
 
+    def pfx(self, password: bytes | None, *, friendly_name: str | None = None) -> bytes:
+        """The leaf, its key and its intermediates as PKCS#12 (``.pfx``), as ``Export-PfxCertificate`` writes.
+
+        Args:
+            password: encrypt it with this password (the best available cipher); ``None``: no encryption.
+            friendly_name: the bag's friendly name (default: the subject CN, or none).
+
+        Raises:
+            ConfigurationError: an empty password.
+            TypeError: the password is not bytes.
+        """
+        encryption: serialization.KeySerializationEncryption
+        if password is None:
+            encryption = serialization.NoEncryption()
+        elif not isinstance(password, bytes):
+            raise TypeError("the PFX password must be bytes")  # never echo the value
+        elif not password:
+            raise ConfigurationError("the PFX password is empty", option="password", valid="one or more bytes, or None")
+        else:
+            encryption = serialization.BestAvailableEncryption(password)
+        if friendly_name is None:
+            cns = self.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+            friendly_name = str(cns[0].value) if cns else None
+        return pkcs12.serialize_key_and_certificates(
+            friendly_name.encode("utf-8") if friendly_name else None, self.private_key, self.cert,
+            list(self.chain) or None, encryption,
+        )
+
+    def write_pfx(self, directory: str | os.PathLike[str], stem: str, *, password: bytes | None) -> Path:
+        """Write :meth:`pfx` to ``<stem>.pfx`` (mode 0o600) in ``directory`` and return its path."""
+        _check_stem(stem)
+        path = Path(directory) / f"{stem}.pfx"
+        _write_file(path, self.pfx(password), 0o600)
+        return path
+
     def configure_cert(self, context: ssl.SSLContext) -> None:
         """Make ``context`` present this certificate (and its intermediates) with its key, like trustme.
 
@@ -484,6 +552,8 @@ class CertificateAuthority:
         key_type: KeyType | str | None = None,
         key: PrivateKey | None = None,
         crl_urls: Sequence[str] = (),
+        subject: str | x509.Name | None = None,
+        emails: Sequence[str] = (),
     ) -> Issued:
         """A leaf certificate signed by this CA.
 
@@ -502,6 +572,9 @@ class CertificateAuthority:
             key_type: the key to make (default: this CA's key type).
             key: certify this existing key instead of making one (for instance an expired and a valid
                 certificate of the same host); ``key_type`` must then be ``None`` or match.
+            subject: the whole subject instead of the CN (see :func:`subject_name`: any attributes, ``E``,
+                repeated ``OU`` and ``DC``...); ``common_name`` must then be ``None``.
+            emails: e-mail addresses for the subjectAltName (rfc822Name entries), after ``names``.
             crl_urls: URLs for a CRL Distribution Points extension (one distribution point, these URLs as its
                 alternatives); none by default.
 
@@ -510,6 +583,14 @@ class CertificateAuthority:
         """
         listed = _name_list(names)
         alt_names = [_general_name(n) for n in listed]
+        for email in emails:
+            if not isinstance(email, str) or email.count("@") != 1 or not email.isascii() or " " in email:
+                raise ConfigurationError("not an e-mail address", option="emails", value=repr(email),
+                                         valid="local@domain, ASCII")
+            alt_names.append(x509.RFC822Name(email))
+        if subject is not None and (common_name is not None or cn_only):
+            raise ConfigurationError("give subject or common_name/cn_only, not both", option="subject",
+                                     value=str(subject))
         if cn_only and len(listed) > 1:
             raise ConfigurationError(
                 "a CN-only certificate carries a single name",
@@ -517,14 +598,14 @@ class CertificateAuthority:
                 value=", ".join(listed),
                 valid="one name",
             )
-        if common_name is None and (cn_only or len(listed[0]) <= _MAX_CN):
+        if subject is None and common_name is None and (cn_only or len(listed[0]) <= _MAX_CN):
             common_name = listed[0]
-        subject = _subject(common_name)
+        leaf_subject = _subject(common_name) if subject is None else subject_name(subject)
         leaf_key, kind = _key_for(key, key_type, self.key_type)
         start, end = _window(not_before, not_after, _LEAF_LIFETIME)
         public_key = leaf_key.public_key()
         builder = (
-            _base_builder(subject, public_key, self, start=start, end=end)
+            _base_builder(leaf_subject, public_key, self, start=start, end=end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
@@ -555,7 +636,9 @@ class CertificateAuthority:
         if not cn_only:
             unique = list(dict.fromkeys(alt_names))
             # RFC 5280 4.2.1.6: with an empty subject the SAN extension is critical.
-            builder = builder.add_extension(x509.SubjectAlternativeName(unique), critical=common_name is None)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(unique), critical=not leaf_subject.rdns
+            )
         if crl_urls:
             point = x509.DistributionPoint([x509.UniformResourceIdentifier(u) for u in crl_urls], None, None, None)
             builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
@@ -572,6 +655,8 @@ class CertificateAuthority:
         not_after: dt.datetime | None = None,
         key_type: KeyType | str | None = None,
         key: PrivateKey | None = None,
+        subject: str | x509.Name | None = None,
+        emails: Sequence[str] = (),
     ) -> Issued:
         """A server certificate (extendedKeyUsage serverAuth) for ``names``; see :meth:`issue`."""
         return self.issue(
@@ -584,6 +669,8 @@ class CertificateAuthority:
             not_after=not_after,
             key_type=key_type,
             key=key,
+            subject=subject,
+            emails=emails,
         )
 
     def issue_client(
@@ -596,6 +683,8 @@ class CertificateAuthority:
         not_after: dt.datetime | None = None,
         key_type: KeyType | str | None = None,
         key: PrivateKey | None = None,
+        subject: str | x509.Name | None = None,
+        emails: Sequence[str] = (),
     ) -> Issued:
         """A client certificate (extendedKeyUsage clientAuth), CN and SAN ``name``; see :meth:`issue`."""
         return self.issue(
@@ -608,6 +697,8 @@ class CertificateAuthority:
             not_after=not_after,
             key_type=key_type,
             key=key,
+            subject=subject,
+            emails=emails,
         )
 
     def revoke(self, issued_or_serial: Issued | x509.Certificate | int, *, when: dt.datetime | None = None) -> int:

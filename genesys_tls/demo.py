@@ -327,7 +327,12 @@ class DemoReport:
         for r in self.results:
             verdict = paint("PASS", "32") if r.passed else paint("FAIL", "1;31")
             outcome = r.outcome if r.outcome == r.scenario.expected else f"{r.outcome} (expected {r.scenario.expected})"
-            lines.append(f"{verdict}   {r.scenario.name.ljust(name_w)}  {r.mode.ljust(mode_w)}  {outcome}".rstrip())
+            row = f"{verdict}   {r.scenario.name.ljust(name_w)}  {r.mode.ljust(mode_w)}  {outcome}".rstrip()
+            if len(row) - len(verdict) + 4 <= width:
+                lines.append(row)
+            else:  # a long outcome goes under its row, by design
+                lines.append(f"{verdict}   {r.scenario.name.ljust(name_w)}  {r.mode}".rstrip())
+                lines.extend(wrap(f"client saw: {outcome}"))
             lines.extend(wrap(r.scenario.description))
             if r.server_outcome != r.outcome:
                 saw = r.server_outcome or "nothing (no handshake reached it)"
@@ -407,6 +412,7 @@ def run_demo(
     scenarios: Sequence[Scenario] = SCENARIOS,
     key_type: str = "ec",
     timeout: float = 5.0,
+    sipendpoint: bool | None = None,
 ) -> DemoReport:
     """Build the PKI and the environment, run ``scenarios``, clean up.
 
@@ -415,6 +421,9 @@ def run_demo(
         scenarios: the matrix (default :data:`SCENARIOS`).
         key_type: ``ec`` (default) or ``rsa``.
         timeout: seconds for each connection and handshake.
+        sipendpoint: also run the Workspace SIP Endpoint security matrix and its must-fail twins
+            (:mod:`genesys_tls.sipendpoint.scenarios`, in ``sipendpoint/`` of the folder); default: only with
+            the default ``scenarios``.
 
     Raises:
         ConfigurationError: ``keep`` is not a new or empty folder, or a bad key type.
@@ -444,4 +453,8 @@ def run_demo(
                 from .cloud.demo import probe_scenarios
 
                 results.extend(probe_scenarios(root, timeout=timeout))
+        if sipendpoint or (sipendpoint is None and scenarios is SCENARIOS):
+            from .sipendpoint.scenarios import demo_results
+
+            results.extend(demo_results(root / "sipendpoint", timeout))
     return DemoReport(tuple(results), time.perf_counter() - started, Path(keep) if keep is not None else None)

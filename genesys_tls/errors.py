@@ -59,6 +59,10 @@ class Category(enum.StrEnum):
     CLIENT_CERTIFICATE_REQUIRED = "client-certificate-required"
     CONNECTION = "connection"
     PROXY_AUTHENTICATION_REQUIRED = "proxy-authentication-required"
+    #: the peer's address is outside the allowed ranges: closed before any TLS byte (SIP Endpoint)
+    ADDRESS_REFUSED = "address-refused"
+    #: the peer's certificate subject does not match the user's directory properties (SIP Endpoint)
+    SUBJECT_MISMATCH = "subject-mismatch"
 
 
 def _where(

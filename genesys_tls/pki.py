@@ -50,6 +50,7 @@ from .ca import (
     PrivateKey,
     _now,
     _write_file,
+    subject_name,
 )
 from .catalogue import SECURITY_SECTION, TARGET_NAME_CHECK_ON, option
 from .errors import ConfigurationError
@@ -66,6 +67,7 @@ __all__ = [
     "PrivateKey",
     "build_pki",
     "pki_init",
+    "subject_name",
 ]
 
 #: The host names :func:`build_pki` uses when none are given.

@@ -68,6 +68,7 @@ class Check(enum.StrEnum):
     CHAIN = "chain"  #: the peer's certificate chains to the trusted CAs
     TARGET_NAME = "target-name"  #: the server certificate carries the expected name
     CRL = "crl"  #: the peer's certificate (or chain) is checked against ``tls-crl``
+    SUBJECT = "subject"  #: the peer's subject matches the user's directory properties (SIP Endpoint only)
 
 
 class CRLScope(enum.StrEnum):

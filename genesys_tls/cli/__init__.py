@@ -18,7 +18,7 @@ from ._common import EXIT_USAGE, CLIError, fail, json_errors, point_at_schemas, 
 __all__ = ["main"]
 
 #: command name -> module in this package
-COMMANDS = ("resolve", "connect", "serve", "lint", "pki", "demo", "doctor", "report", "cloud")
+COMMANDS = ("resolve", "connect", "serve", "lint", "pki", "demo", "doctor", "report", "cloud", "sipendpoint")
 
 
 class _Parser(argparse.ArgumentParser):

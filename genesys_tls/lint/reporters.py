@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -172,10 +172,14 @@ def _fingerprint(finding: Finding) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def to_sarif(report: Report, *, rules: Mapping[str, Rule] | None = None, docs: str = "docs/lint.md") -> dict[str, Any]:
-    """The report as a SARIF 2.1.0 log (a JSON-ready dict); ``rules``: the registry (default :data:`RULES`),
-    ``docs``: the page documenting it."""
-    registry = list((RULES if rules is None else rules).values())
+def to_sarif(
+    report: Report, *, rules: Mapping[str, Rule] | Iterable[Rule] | None = None, docs: str = "docs/lint.md"
+) -> dict[str, Any]:
+    """The report as a SARIF 2.1.0 log (a JSON-ready dict); ``rules``: the registry its findings come from (a
+    mapping or the rules themselves; default :data:`RULES`; ``cloud plan`` and ``sipendpoint check`` pass their
+    own), ``docs``: the page documenting it."""
+    chosen = RULES if rules is None else rules
+    registry = list(chosen.values()) if isinstance(chosen, Mapping) else list(chosen)
     index = {r.code: i for i, r in enumerate(registry)}
     lines = _Lines(report.source)
     results = []
@@ -221,6 +225,8 @@ def to_sarif(report: Report, *, rules: Mapping[str, Rule] | None = None, docs: s
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
-def render_sarif(report: Report, *, rules: Mapping[str, Rule] | None = None, docs: str = "docs/lint.md") -> str:
+def render_sarif(
+    report: Report, *, rules: Mapping[str, Rule] | Iterable[Rule] | None = None, docs: str = "docs/lint.md"
+) -> str:
     """:func:`to_sarif` as JSON text."""
     return json.dumps(to_sarif(report, rules=rules, docs=docs), indent=2) + "\n"
