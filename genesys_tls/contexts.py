@@ -65,10 +65,10 @@ from ._policy import _apply_protocols
 from ._policy import check_cipher_list as check_cipher_list  # noqa: PLC0414 - re-exported
 from ._policy import protocol_bounds as protocol_bounds  # noqa: PLC0414 - re-exported
 from .addresses import parse_address
-from .catalogue import FILE_PROVIDER, Side
+from .catalogue import FILE_PROVIDER, KEYSTORE_PROVIDER, Side
 from .crl import CRLCache, default_cache
 from .errors import ConfigurationError, InsecureConfigurationWarning
-from .material import KEYSTORE_PROVIDER, own_material, reads_provider, trust_material
+from .material import own_material, reads_provider, trust_material
 from .resolved import NOT_AUTHENTICATED, Check, CRLScope, Mode, ResolvedSecurity
 
 __all__ = [

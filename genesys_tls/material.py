@@ -35,7 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from ._pem import private_file
-from .catalogue import is_thumbprint
+from .catalogue import KEYSTORE_PROVIDER, STORE_PROVIDER, is_thumbprint
 from .errors import ConfigurationError
 from .resolved import ResolvedSecurity
 from .stores import CertificateStore, StoreEntry, StoreLocation, env_passwords, load_location, store_identity
@@ -53,10 +53,6 @@ __all__ = [
     "uses_store",
 ]
 
-#: The ``provider`` whose ``certificate`` / ``trusted-ca`` values are Java keystore files.
-KEYSTORE_PROVIDER = "JKS"
-#: The ``provider`` of Windows Certificate Services (thumbprints in the Windows store).
-STORE_PROVIDER = "MSCAPI"
 _PART = {"certificate": "personal", "trusted-ca": "trusted-roots"}
 _SHA256 = hashes.SHA256()
 
