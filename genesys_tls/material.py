@@ -196,10 +196,13 @@ def _files_of(entry: StoreEntry, chain: tuple[x509.Certificate, ...]) -> tuple[P
             return cached
     assert entry.private_key is not None  # noqa: S101 - checked by the caller
     password = secrets.token_urlsafe(24).encode("ascii")
-    pem = entry.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(password),
-    )
+    encryption = serialization.BestAvailableEncryption(password)
+    try:  # a random password needs no slow key derivation: the traditional format decrypts fast
+        pem = entry.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, encryption
+        )
+    except ValueError:  # Ed25519/Ed448 keys exist only in PKCS#8
+        pem = entry.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
     made = (private_file(chain_pem, "store-chain"), private_file(pem, "store-key"), password)
     with _files_lock:

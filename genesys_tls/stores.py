@@ -9,6 +9,13 @@ certificates of its file (the chain). Look-ups:
 * :meth:`CertificateStore.select`: the Workspace SIP Endpoint search, thumbprint first, then issuer, then
   subject (see :func:`normalize_thumbprint` and ``docs/sipendpoint.md``).
 
+A Windows host's ``store`` in an environment is a :class:`StoreLocation` (its Personal store and trusted roots);
+:func:`load_location` reads one part, once per content (:func:`store_identity`), and
+:mod:`genesys_tls.material` resolves ``certificate`` / ``trusted-ca`` thumbprints with it. Java keystores
+(``provider=JKS``) are read by :meth:`CertificateStore.load_keystore`: PKCS12-type keystores are read, classic
+JKS and JCEKS keystores are refused with the ``keytool`` command that converts them (no maintained reader of
+those formats exists among this library's dependencies).
+
 Passwords of PKCS#12 files and encrypted PEM keys come from a :data:`PasswordSource` callback, typically
 :func:`env_passwords` (the NAME of an environment variable is given, never the password itself). Errors name the
 store, the file and the certificates (subject and thumbprint), never key material or passwords.

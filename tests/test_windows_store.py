@@ -490,3 +490,12 @@ def test_demo_windows_store_scenario() -> None:
     report = run_demo(scenarios=scenarios, timeout=TIMEOUT)
     assert report.failed == 0, report.render()
     assert report.results[0].mode == "mutual" and report.results[0].outcome == "ok"
+
+
+def test_store_benchmark_quick_mode_runs() -> None:
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_stores.py"), "--quick"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "store / pem:" in done.stdout and "store-cold" in done.stdout
