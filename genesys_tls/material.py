@@ -296,6 +296,8 @@ def store_values(resolved: ResolvedSecurity) -> dict[str, dict[str, Any]]:
     """For each of ``certificate`` / ``trusted-ca`` that is a store thumbprint or a keystore: the certificate
     it names (``thumbprint``, ``subject``, ``issuer``, ``not-after``, ``file``, ``store``, ``has-key``).
 
+    A keystore whose password is given only to contexts (``password_env``) is left out.
+
     Raises:
         ConfigurationError: as :func:`own_material` (a thumbprint that matches nothing...).
     """
@@ -304,7 +306,13 @@ def store_values(resolved: ResolvedSecurity) -> dict[str, dict[str, Any]]:
         if uses_store(resolved, option):
             entry, _, where = _store_entry(resolved, option)
         elif _uses_keystore(resolved, option):
-            store = _keystore(resolved, option, None)
+            location = _store_location(resolved)
+            try:
+                store = _keystore(resolved, option, None)
+            except ConfigurationError:
+                if location is not None and location.password_env is not None:
+                    raise
+                continue  # its password comes with the context (password_env): resolve cannot open it
             keyed = [e for e in store.entries if e.has_key] if option == "certificate" else []
             if not (keyed or store.entries):
                 continue

@@ -357,9 +357,9 @@ def _keytool_run(keytool: str, *args: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def _jks_env(tmp_path: Path, keystore: str, truststore: str) -> gt.Environment:
+def _jks_env(tmp_path: Path, keystore: str, truststore: str, password_env: str | None = None) -> gt.Environment:
     security = {"provider": "JKS", "certificate": keystore, "trusted-ca": truststore}
-    data = {
+    data: dict[str, Any] = {
         "hosts": {"tsrv-host": {"ip": "127.0.0.1", "annex": {"security": security}},
                   "client-host": {"ip": "127.0.0.1", "annex": {"security": security}}},
         "applications": {
@@ -369,6 +369,9 @@ def _jks_env(tmp_path: Path, keystore: str, truststore: str) -> gt.Environment:
                 {"server": "TServer", "port-id": "secure", "transport": "tls-target-name-check=host"}]},
         },
     }
+    if password_env is not None:  # the keystore password through the host store's password mechanism
+        for host in data["hosts"].values():
+            host["store"] = {"personal": keystore, "password-env": password_env}
     return loaders.environment_from_data(data, base_dir=tmp_path)
 
 
@@ -389,11 +392,21 @@ def test_keytool_pkcs12_keystore_and_truststore(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(ConfigurationError, match="wrong password") as info:
         gt.server_context(server, password_env="GTLS_KS")
     assert info.value.option == "certificate" and "keystore" in str(info.value)
+    assert store_values(server) == {}  # the keystore password comes with the context, not the environment
     monkeypatch.setenv("GTLS_KS", "changeit")
     with gt.Server(server, port=0, password_env="GTLS_KS") as srv:
         result = gt.connect(client, address=srv.address, timeout=TIMEOUT, password_env="GTLS_KS")
     assert result.ok, result.error
     assert result.peer is not None and result.peer.subject == "CN=tsrv-host"
+    env = _jks_env(tmp_path, "server.p12", "trust.p12", password_env="GTLS_KS")
+    server = gt.resolve_server(env, "TServer", "secure")
+    shown = store_values(server)
+    assert shown["certificate"]["subject"] == "CN=tsrv-host" and shown["certificate"]["has-key"]
+    assert shown["trusted-ca"]["thumbprint"] == shown["certificate"]["thumbprint"]
+    with gt.Server(server, port=0) as srv:  # no password_env: the host store's password-env is used
+        result = gt.connect(gt.resolve_client(env, "Client", "TServer", "secure"), address=srv.address,
+                            timeout=TIMEOUT)
+    assert result.ok, result.error
 
 
 def test_classic_jks_is_refused_with_the_conversion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
