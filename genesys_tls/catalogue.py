@@ -26,8 +26,10 @@ __all__ = [
     "CATALOGUE",
     "CERTIFICATE_GROUP",
     "FILE_PROVIDER",
+    "KEYSTORE_PROVIDER",
     "OTHER_TRANSPORT_PARAMETERS",
     "SECURITY_SECTION",
+    "STORE_PROVIDER",
     "TARGET_NAME_CHECK_ON",
     "Kind",
     "Level",
@@ -94,8 +96,12 @@ APP_HOST = frozenset({Level.APPLICATION_OPTIONS, Level.APPLICATION_ANNEX, Level.
 BOOLEAN_CANONICAL = ("1", "0")
 #: The ``tls-target-name-check`` value that turns the check on.
 TARGET_NAME_CHECK_ON = "host"
-#: The ``provider`` whose certificate values are PEM files: the only one genesys_tls can read.
+#: The ``provider`` whose certificate values are PEM files.
 FILE_PROVIDER = "PEM"
+#: The ``provider`` whose ``certificate`` / ``trusted-ca`` values are Java keystore files (PKCS12-type are read).
+KEYSTORE_PROVIDER = "JKS"
+#: The ``provider`` of Windows Certificate Services: ``certificate`` / ``trusted-ca`` are store thumbprints.
+STORE_PROVIDER = "MSCAPI"
 
 #: PSDK ``ConfigurationUtil.isTrue`` / ``isFalse`` spellings (compared case-insensitively).
 _TRUE = ("1", "on", "yes", "true")
@@ -304,9 +310,11 @@ def _check_ciphers(opt: Option, value: str, windows: bool) -> None:
 
 
 _FREE_FORM: dict[Kind, str] = {
-    Kind.CERTIFICATE: "a PEM file path, or a comma-separated chain leaf first (Windows hosts: a thumbprint)",
+    Kind.CERTIFICATE: "a PEM file path, or a comma-separated chain leaf first (Windows hosts: a thumbprint of "
+    "the host's store)",
     Kind.KEY: "a PEM private key file path (PKCS#1, PKCS#8 or SEC1)",
-    Kind.TRUST: "a PEM file path holding one or more CA certificates (Windows hosts: a thumbprint)",
+    Kind.TRUST: "a PEM file path holding one or more CA certificates (Windows hosts: a thumbprint of the host's "
+    "trusted roots)",
     Kind.CRL: "a CRL file path (PEM or DER, one or several CRLs)",
     Kind.NAME: "a DNS name or an IP address",
     Kind.CIPHERS: "an OpenSSL cipher string, such as 'ECDHE+AESGCM:!aNULL'",
@@ -368,7 +376,8 @@ _OPTIONS: tuple[Option, ...] = (
         Side.BOTH,
         ALL_LEVELS,
         None,
-        "Own certificate: PEM path or a comma-separated chain leaf first (Windows: thumbprint).",
+        "Own certificate: PEM path or a comma-separated chain leaf first (Windows: SHA-1 thumbprint in the "
+        "host's store; provider=JKS: a keystore file).",
         group=True,
         source="SDG Configuration of Secure Connections",
     ),
@@ -388,7 +397,8 @@ _OPTIONS: tuple[Option, ...] = (
         Side.BOTH,
         ALL_LEVELS,
         None,
-        "Trust anchors for checking the peer: a PEM file with one or more CAs (Windows: thumbprint).",
+        "Trust anchors for checking the peer: a PEM file with one or more CAs (Windows: thumbprint of a "
+        "trusted root in the host's store; provider=JKS: a truststore file).",
         group=True,
         source="SDG Configuration of Secure Connections",
     ),
@@ -398,8 +408,9 @@ _OPTIONS: tuple[Option, ...] = (
         Side.BOTH,
         ALL_LEVELS,
         FILE_PROVIDER,
-        "Platform SDK security provider / keystore type (not case-sensitive).",
-        values=(FILE_PROVIDER, "MSCAPI", "PKCS11", "JKS"),
+        "Platform SDK security provider / keystore type (not case-sensitive); genesys_tls reads PEM, JKS "
+        "(PKCS12-type keystores) and MSCAPI (Windows hosts with a store), not PKCS11.",
+        values=(FILE_PROVIDER, STORE_PROVIDER, "PKCS11", KEYSTORE_PROVIDER),
         group=True,
         psdk_only=True,
         source="PSDK Using and Configuring Security Providers",

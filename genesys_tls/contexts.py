@@ -65,9 +65,10 @@ from ._policy import _apply_protocols
 from ._policy import check_cipher_list as check_cipher_list  # noqa: PLC0414 - re-exported
 from ._policy import protocol_bounds as protocol_bounds  # noqa: PLC0414 - re-exported
 from .addresses import parse_address
-from .catalogue import FILE_PROVIDER, Side
+from .catalogue import FILE_PROVIDER, KEYSTORE_PROVIDER, Side
 from .crl import CRLCache, default_cache
 from .errors import ConfigurationError, InsecureConfigurationWarning
+from .material import own_material, reads_provider, trust_material
 from .resolved import NOT_AUTHENTICATED, Check, CRLScope, Mode, ResolvedSecurity
 
 __all__ = [
@@ -125,6 +126,10 @@ def _load_own_certificate(
     password: PasswordCallback | None,
 ) -> tuple[x509.Certificate, ...]:
     """Load ``certificate`` (+ ``certificate-key``) into ``ctx``; the chain loaded (empty when none set)."""
+    stored = own_material(resolved, password)  # a Windows store thumbprint or a Java keystore
+    if stored is not None:
+        _load_chain(ctx, resolved, stored.chain_file, stored.key_file, stored.password, "certificate")
+        return stored.chain
     cert_paths = resolved.certificate_paths
     key_path = resolved.key_path
     if not cert_paths:
@@ -155,14 +160,21 @@ def _load_own_certificate(
             f"{leaf.subject.rfc4514_string()!r})",
             resolved, key_option, file=str(key_file),
         )
+    _load_chain(ctx, resolved, chain_path, key_file, secret, key_option)
+    return chain
+
+
+def _load_chain(
+    ctx: ssl.SSLContext, resolved: ResolvedSecurity, chain_path: Path, key_file: Path, secret: bytes | None,
+    option: str,
+) -> None:
     try:
         ctx.load_cert_chain(str(chain_path), str(key_file), password=secret)
     except (ssl.SSLError, OSError) as exc:
         raise _config_error(
             f"OpenSSL refused the certificate and key ({getattr(exc, 'reason', None) or type(exc).__name__})",
-            resolved, key_option, file=str(key_file),
+            resolved, option, file=str(key_file),
         ) from None
-    return chain
 
 
 def _read_file_located(path: Path, resolved: ResolvedSecurity, option: str) -> bytes:
@@ -172,12 +184,16 @@ def _read_file_located(path: Path, resolved: ResolvedSecurity, option: str) -> b
         raise _located(exc, resolved, option) from None
 
 
-def _load_trust(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> tuple[x509.Certificate, ...] | None:
+def _load_trust(
+    ctx: ssl.SSLContext, resolved: ResolvedSecurity, password: PasswordCallback | None = None
+) -> tuple[x509.Certificate, ...] | None:
     """Load ``trusted-ca``; the CAs loaded, or ``None`` when it is not set."""
-    path = resolved.trusted_ca_path
-    if path is None:
-        return None
-    cas = load_certificates(path, resolved=resolved, option="trusted-ca")
+    cas = trust_material(resolved, password)  # a Windows store thumbprint or a Java truststore
+    if cas is None:
+        path = resolved.trusted_ca_path
+        if path is None:
+            return None
+        cas = tuple(load_certificates(path, resolved=resolved, option="trusted-ca"))
     ctx.load_verify_locations(
         cadata="".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in cas)
     )
@@ -216,10 +232,11 @@ def _check_crl_mode(crl_check: str) -> None:
 def _check_provider(resolved: ResolvedSecurity) -> list[str]:
     notes = []
     provider = resolved.provider
-    if not resolved.uses_pem_files:
+    if not reads_provider(resolved):
         raise _config_error(
-            f"provider {provider} is not supported: genesys_tls builds contexts from PEM files only",
-            resolved, "provider", value=resolved["provider"].value, valid=FILE_PROVIDER,
+            f"provider {provider} is not supported: genesys_tls builds contexts from PEM files, Java keystores "
+            "(JKS) and, on Windows hosts, store thumbprints (MSCAPI)",
+            resolved, "provider", value=resolved["provider"].value, valid=f"{FILE_PROVIDER} or {KEYSTORE_PROVIDER}",
         )
     if resolved.fips140:
         text = (
@@ -288,7 +305,7 @@ def _build_client(
     else:
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.check_hostname = name_check
-        trusted = _load_trust(ctx, resolved)
+        trusted = _load_trust(ctx, resolved, secret)
         if trusted is None:
             ctx.load_verify_locations(cafile=_certifi_bundle())
             trusted = _certifi_certificates() if resolved.crl_path is not None else ()
@@ -324,7 +341,7 @@ def _build_server(
     notes = _check_provider(resolved)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     notes += _apply_protocols(ctx, resolved)
-    if not resolved.certificate_paths:
+    if not resolved.has_certificate:
         raise _config_error(
             "a TLS server port needs its own certificate (certificate and certificate-key)",
             resolved, "certificate", valid="a PEM certificate file (and certificate-key)",
@@ -333,7 +350,7 @@ def _build_server(
     crl = False
     if resolved.requires_client_certificate:
         ctx.verify_mode = ssl.CERT_REQUIRED
-        trusted = _load_trust(ctx, resolved)
+        trusted = _load_trust(ctx, resolved, secret)
         if trusted is None:
             raise _config_error(
                 "tls-mutual=1 but trusted-ca is not set: the server cannot check client certificates",

@@ -173,6 +173,8 @@ class Scenario:
         authenticated: when set, the client result's ``authenticated`` must equal it.
         server_expected: when set, what the server must record (``ok`` or its refusal's category).
         server_note: why the server records something else than the client sees (shown by ``render``).
+        environment: the environment file of the PKI folder the scenario runs on (``None``: the demo's own;
+            ``environment-windows.yaml``: the Windows hosts of :func:`genesys_tls.pki.build_pki`).
     """
 
     name: str
@@ -184,6 +186,7 @@ class Scenario:
     authenticated: bool | None = None
     server_expected: str | None = None
     server_note: str = ""
+    environment: str | None = None
 
 
 #: What a server learns when the client refuses its certificate: only the TLS alert, never the reason.
@@ -222,6 +225,9 @@ SCENARIOS: tuple[Scenario, ...] = (
              "ok", authenticated=True, server_expected="ok"),
     Scenario("upgrade-plain", "Configuration Server upgrade=1 port, plain client", "Client_Plain", "ConfServer",
              "auto", "ok", server_expected="ok"),
+    Scenario("windows-store-mutual", "Windows hosts: both certificates named only by thumbprint in their stores "
+             "(PFX exports)", "Client_client-host", "TServer", "mutual", "ok", authenticated=True,
+             server_expected="ok", environment="environment-windows.yaml"),
 )
 
 
@@ -428,7 +434,7 @@ def run_demo(
     Raises:
         ConfigurationError: ``keep`` is not a new or empty folder, or a bad key type.
     """
-    from .loaders import loads
+    from .loaders import load, loads
     from .pki import build_pki
 
     started = time.perf_counter()
@@ -436,7 +442,7 @@ def run_demo(
     with _folder(keep) as root:
         env_path = root / DEMO_FILE
         try:
-            build_pki(root, ("tsrv-host", "client-host"), key_type=key_type)
+            build_pki(root, ("tsrv-host", "client-host"), key_type=key_type, windows=True)
             env_path.write_text(DEMO_ENVIRONMENT, encoding="utf-8")
         except OSError as error:
             raise ConfigurationError(
@@ -447,8 +453,10 @@ def run_demo(
         with warnings.catch_warnings():
             # encryption-only warns when its context is built; the table says it plainly instead.
             warnings.simplefilter("ignore", InsecureConfigurationWarning)
+            others = {s.environment: load(root / s.environment) for s in scenarios if s.environment is not None}
             for scenario in scenarios:
-                results.append(_run_one(env, scenario, timeout))
+                on = others[scenario.environment] if scenario.environment is not None else env
+                results.append(_run_one(on, scenario, timeout))
             if scenarios is SCENARIOS:  # the default matrix includes the cloud probe's scenarios
                 from .cloud.demo import probe_scenarios
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -23,6 +23,9 @@ from ._text import looks_secret, may_look_secret, show
 from .errors import ConfigurationError, closest
 from .model import Application, Connection, Environment, Host, HostOS, Port, Sections
 from .transport import parse_transport
+
+if TYPE_CHECKING:
+    from .stores import StoreLocation
 
 __all__ = [
     "ENVIRONMENT_SCHEMA",
@@ -46,6 +49,28 @@ _SECTIONS_SCHEMA: dict[str, Any] = {
     },
 }
 
+_STORE_PATHS: dict[str, Any] = {
+    "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+}
+_STORE_SCHEMA: dict[str, Any] = {
+    "description": "the host's certificate store export (docs/stores.md): PATH of its Personal store (a folder or "
+    "file of .pfx/.p12/.pem files), or a mapping with the trusted roots and the password variable",
+    "oneOf": [
+        _STORE_PATHS,
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["personal"],
+            "properties": {
+                "personal": _STORE_PATHS,
+                "trusted-roots": _STORE_PATHS,
+                "password-env": {"type": "string", "description": "NAME of the environment variable holding "
+                                 "the PFX/key passwords (never the password itself)"},
+            },
+        },
+    ],
+}
+
 #: The JSON Schema (draft 2020-12) of the environment format; ``docs/environment.schema.json`` is this.
 ENVIRONMENT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -65,6 +90,7 @@ ENVIRONMENT_SCHEMA: dict[str, Any] = {
                     "ip": {"type": "string", "description": "address actually dialled"},
                     "os": {"enum": ["unix", "windows"]},
                     "annex": _SECTIONS_SCHEMA,
+                    "store": _STORE_SCHEMA,
                 },
             },
         },
@@ -458,7 +484,7 @@ def _port_number(ctx: _Ctx, value: Any, obj: str) -> int | None:
     return int(text)
 
 
-_HOST_KEYS = ("ip", "os", "annex")
+_HOST_KEYS = ("ip", "os", "annex", "store")
 _APP_KEYS = ("type", "host", "options", "annex", "ports", "connections")
 _PORT_KEYS = ("port", "transport")
 _CONN_KEYS = ("server", "port-id", "transport")
@@ -467,6 +493,43 @@ _APP_KEY_SET = frozenset(_APP_KEYS)
 _PORT_KEY_SET = frozenset(_PORT_KEYS)
 _CONN_KEY_SET = frozenset(_CONN_KEYS)
 _OS = {o.value: o for o in HostOS}
+
+
+_STORE_KEYS = ("personal", "trusted-roots", "password-env")
+
+
+def _store_paths(ctx: _Ctx, value: Any, what: str, obj: str) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if not isinstance(item, str):
+            raise ctx.error(f"{what} must be text (a path), not {_kind(item)}", object=obj, option=what,
+                            value=item, valid="a folder or file path, or a list of them")
+    out = tuple(_text(ctx, item, what, obj, optional=False) or "" for item in items)
+    if not out or not all(p.strip() for p in out):
+        raise ctx.error(f"{what} is empty", object=obj, option=what, value=value,
+                        valid="a folder or file path, or a list of them")
+    return out
+
+
+def _store(ctx: _Ctx, value: Any, host: str) -> StoreLocation:
+    """A Host's ``store``: PATH (its Personal store), a list of paths, or a mapping."""
+    from .stores import StoreLocation, env_passwords  # only environments with a store pay for cryptography
+
+    if not isinstance(value, Mapping):
+        return StoreLocation(_store_paths(ctx, value, "store", host))
+    _check_keys(ctx, value, _STORE_KEYS, f"store of host {host}", host)
+    if "personal" not in value:
+        raise ctx.error("the store has no personal part", object=host, option="store",
+                        valid="store: {personal: PATH, trusted-roots: PATH, password-env: NAME}")
+    roots = value.get("trusted-roots")
+    variable = _text(ctx, value.get("password-env"), "password-env", host)
+    if variable is not None:
+        env_passwords(variable)  # refuses what is not a variable NAME (a password written in clear)
+    return StoreLocation(
+        _store_paths(ctx, value["personal"], "personal", host),
+        _store_paths(ctx, roots, "trusted-roots", host) if roots is not None else (),
+        variable,
+    )
 
 
 def environment_from_data(
@@ -502,6 +565,7 @@ def _environment(ctx: _Ctx, data: Any, source: Path | None, base_dir: Path | Non
             ip=_text(ctx, h.get("ip"), "ip", name),
             os=_OS[os_text] if os_text else None,
             annex=_sections(ctx, h.get("annex"), name, "host-annex"),
+            store=_store(ctx, h["store"], name) if "store" in h else None,
         )
     apps: dict[str, Application] = {}
     for name, raw in _mapping_of(ctx, top.get("applications"), "applications", None).items():
@@ -746,6 +810,8 @@ def dump_data(env: Environment) -> dict[str, Any]:
             h["os"] = host.os.value
         if host.annex:
             h["annex"] = _sections_out(host.annex)
+        if host.store is not None:
+            h["store"] = host.store.to_data()
         hosts[host.name] = h
     apps: dict[str, Any] = {}
     for app in env.applications.values():

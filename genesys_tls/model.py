@@ -11,12 +11,16 @@ import enum
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .catalogue import SECURITY_SECTION
 from .errors import ConfigurationError, closest
 from .transport import TransportParameters, parse_transport
+
+if TYPE_CHECKING:
+    from .stores import StoreLocation
 
 __all__ = [
     "DEFAULT_PORT_ID",
@@ -73,12 +77,15 @@ class Host:
         ip: the address actually dialled, when given.
         os: ``unix`` or ``windows``.
         annex: the Host Annex, ``section -> option -> value``.
+        store: the host's certificate store export (Personal store and trusted roots), where Windows
+            thumbprints are looked up; ``None`` when not given.
     """
 
     name: str
     ip: str | None = None
     os: HostOS | None = None
     annex: Sections = attrs.field(default=_EMPTY, converter=_freeze_sections)
+    store: StoreLocation | None = None
 
     @property
     def security(self) -> Mapping[str, str]:

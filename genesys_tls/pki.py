@@ -35,6 +35,7 @@ from typing import Any
 
 import attrs
 import yaml
+from cryptography.hazmat.primitives import hashes
 
 from .addresses import LOOPBACK
 from .ca import (
@@ -115,6 +116,10 @@ class PKIFiles:
             was yesterday.
         crl_wrong_ca: ``crl/wrong-ca.pem``: a CRL signed by ``other-ca`` (listing the serial of ``revoked``
             too, so a checker that ignores who signed the CRL says "revoked" instead of "no CRL").
+        windows_environment: with ``windows=True``: ``environment-windows.yaml``, the same estate on Windows
+            hosts whose ``certificate`` / ``trusted-ca`` are thumbprints of their store (``None`` otherwise).
+        pfx: with ``windows=True``: per host name, ``store/<name>/<name>.pfx`` (its certificate and key, the
+            host's Personal store export).
     """
 
     directory: Path
@@ -133,6 +138,8 @@ class PKIFiles:
     crl_current: Path
     crl_expired: Path
     crl_wrong_ca: Path
+    windows_environment: Path | None = None
+    pfx: Mapping[str, Path] = attrs.field(factory=dict)
 
 
 def _check_names(names: str | Iterable[str]) -> tuple[str, ...]:
@@ -219,11 +226,53 @@ def _environment(names: Sequence[str], hosts: Mapping[str, tuple[str, str]], ca:
     }
 
 
+#: The Windows-host environment :func:`build_pki` writes with ``windows=True``.
+WINDOWS_ENVIRONMENT_FILE = "environment-windows.yaml"
+
+
+def _pfx_password(variable: str | None) -> bytes | None:
+    """The PFX password from the environment variable NAME (``None``: no variable, unencrypted PFX)."""
+    if variable is None:
+        return None
+    from .stores import env_passwords
+
+    env_passwords(variable)  # refuses what is not a variable name
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigurationError(
+            f"the environment variable {variable!r} is not set or empty: it must hold the PFX password",
+            option="pfx-password-env", value=variable, valid="the NAME of a set environment variable",
+        )
+    return value.encode("utf-8")
+
+
+def _windows_environment(
+    environment: Mapping[str, Any], thumbprints: Mapping[str, str], ca_thumbprint: str, ca: str,
+    password_env: str | None,
+) -> dict[str, Any]:
+    """The environment of :func:`build_pki` on Windows hosts: each host's store and thumbprints."""
+    certificate, trusted_ca = option("certificate").name, option("trusted-ca").name
+    hosts: dict[str, Any] = {}
+    for name, host in environment["hosts"].items():
+        store: dict[str, Any] = {"personal": f"store/{name}", "trusted-roots": ca}
+        if password_env is not None:
+            store["password-env"] = password_env
+        hosts[name] = {
+            "ip": host["ip"],
+            "os": "windows",
+            "store": store,
+            "annex": {SECURITY_SECTION: {certificate: thumbprints[name], trusted_ca: ca_thumbprint}},
+        }
+    return {"hosts": hosts, "applications": environment["applications"]}
+
+
 def build_pki(
     directory: str | os.PathLike[str],
     names: str | Iterable[str] = DEFAULT_NAMES,
     *,
     key_type: KeyType | str = KeyType.EC,
+    windows: bool = False,
+    pfx_password_env: str | None = None,
 ) -> PKIFiles:
     """Write a complete test PKI and a Genesys environment using it in ``directory``.
 
@@ -245,12 +294,20 @@ def build_pki(
     (expired, not yet valid, wrong name, wrong issuer, revoked, CN-only) certify the first host's key again,
     as a renewed certificate would. With RSA that is 2 + len(names) key generations instead of 8 + len(names).
 
+    With ``windows=True`` it also writes each host's certificate and key as ``store/<name>/<name>.pfx`` (the
+    export of its Personal store) and ``environment-windows.yaml``: the same applications on ``os: windows``
+    hosts whose ``store`` is that folder (trusted roots: ``certs/ca.pem``) and whose ``certificate`` /
+    ``trusted-ca`` are the SHA-1 thumbprints of the host certificate and of the CA.
+
     Existing files are replaced; use :func:`pki_init` to refuse a folder that already holds an environment.
 
     Args:
         directory: the folder (created when missing).
         names: host names, a comma-separated string or an iterable; the first hosts the T-Server.
         key_type: the key algorithm of every key.
+        windows: also write the PFX files and the Windows-host environment.
+        pfx_password_env: the NAME of the environment variable whose value encrypts the PFX files (the
+            Windows environment names it as the store's ``password-env``); ``None``: unencrypted PFX files.
 
     Returns:
         the paths written.
@@ -261,6 +318,7 @@ def build_pki(
     """
     hosts_names = _check_names(names)
     kind = KeyType.parse(key_type)
+    pfx_password = _pfx_password(pfx_password_env) if windows else None
     root = Path(directory)
     certs, crls = root / "certs", root / "crl"
     now = _now()
@@ -273,12 +331,17 @@ def build_pki(
         return CertificateFiles(*issued.write(certs, stem))
 
     hosts: dict[str, CertificateFiles] = {}
+    pfx: dict[str, Path] = {}
+    thumbprints: dict[str, str] = {}
     first_key: PrivateKey | None = None
     for name in hosts_names:
         issued = ca.issue([name, LOOPBACK], server_auth=True, client_auth=True)
         if first_key is None:
             first_key = issued.private_key
         hosts[name] = write(issued, name)
+        if windows:
+            pfx[name] = issued.write_pfx(root / "store" / name, name, password=pfx_password)
+            thumbprints[name] = issued.cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - a thumbprint
     first = [hosts_names[0], LOOPBACK]
     month, day = dt.timedelta(days=30), dt.timedelta(days=1)
     expired = ca.issue(first, key=first_key, not_before=now - month, not_after=now - day)
@@ -315,6 +378,14 @@ def build_pki(
     text = "# A test environment written by genesys_tls.pki.build_pki; certificates are for tests only.\n"
     text += yaml.safe_dump(environment, sort_keys=False, default_flow_style=False)
     _write_file(env_path, text.encode("utf-8"), 0o644)
+    windows_path = None
+    if windows:
+        windows_path = root / WINDOWS_ENVIRONMENT_FILE
+        ca_thumbprint = ca.cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - a thumbprint
+        windows_env = _windows_environment(environment, thumbprints, ca_thumbprint, relative(ca_path), pfx_password_env)
+        text = ("# The test environment on Windows hosts: certificates named by thumbprint in each host's store "
+                "(genesys_tls.pki.build_pki).\n")
+        _write_file(windows_path, (text + yaml.safe_dump(windows_env, sort_keys=False)).encode("utf-8"), 0o644)
 
     return PKIFiles(
         directory=root,
@@ -333,6 +404,8 @@ def build_pki(
         crl_current=crl_paths[0],
         crl_expired=crl_paths[1],
         crl_wrong_ca=crl_paths[2],
+        windows_environment=windows_path,
+        pfx=pfx,
     )
 
 
@@ -340,6 +413,9 @@ def pki_init(
     directory: str | os.PathLike[str],
     names: str | Iterable[str] | None = None,
     key_type: KeyType | str = KeyType.EC,
+    *,
+    windows: bool = False,
+    pfx_password_env: str | None = None,
 ) -> PKIFiles:
     """What ``genesys-tls pki init DIR [--names N1,N2,...] [--key-type ec|rsa]`` does: :func:`build_pki`,
     refusing a folder that already holds an environment.
@@ -348,6 +424,7 @@ def pki_init(
         directory: the folder (created when missing).
         names: host names, a comma-separated string or an iterable (default :data:`DEFAULT_NAMES`).
         key_type: ``ec``, ``rsa`` or ``rsa3072``.
+        windows, pfx_password_env: as :func:`build_pki` (``--windows``, ``--pfx-password-env NAME``).
 
     Raises:
         ConfigurationError: ``directory`` already holds an ``environment.yaml`` or is not a folder; a host
@@ -369,7 +446,7 @@ def pki_init(
             valid="a new or empty directory",
         )
     try:
-        return build_pki(root, hosts_names, key_type=kind)
+        return build_pki(root, hosts_names, key_type=kind, windows=windows, pfx_password_env=pfx_password_env)
     except OSError as error:
         raise ConfigurationError(
             f"cannot write the test PKI in {root}: {error.strerror or error}",

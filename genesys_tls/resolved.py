@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -34,6 +34,9 @@ from .catalogue import (
     protocol_range,
 )
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .stores import StoreLocation
 
 __all__ = [
     "ENCRYPTION_ONLY_NOTE",
@@ -260,6 +263,8 @@ class ResolvedSecurity:
         reading: the :class:`Reading` used.
         legacy_protocols: whether the caller opted into legacy protocols.
         notes: plain statements about this result (encryption-only, the PSDK port-id quirk...).
+        store: the certificate store of the application's Host (``hosts: NAME: store:``), where Windows
+            thumbprints are looked up (:mod:`genesys_tls.material`).
     """
 
     side: Side
@@ -276,6 +281,7 @@ class ResolvedSecurity:
     reading: Reading = Reading.PSDK
     legacy_protocols: bool = False
     notes: tuple[str, ...] = ()
+    store: StoreLocation | None = None
 
     def __getitem__(self, name: str) -> ResolvedOption:
         try:
@@ -465,7 +471,8 @@ class ResolvedSecurity:
             return ()
         if opt.option.kind in (Kind.CERTIFICATE, Kind.TRUST) and is_thumbprint(opt.value):
             raise ConfigurationError(
-                f"{name} is a Windows certificate-store thumbprint; genesys_tls reads PEM files only",
+                f"{name} is a Windows certificate-store thumbprint: it names a certificate of the host's store, "
+                "not a file (genesys_tls.material reads it)",
                 file=self.file,
                 object=opt.object,
                 level=self.level_of(name),

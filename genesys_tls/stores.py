@@ -9,6 +9,13 @@ certificates of its file (the chain). Look-ups:
 * :meth:`CertificateStore.select`: the Workspace SIP Endpoint search, thumbprint first, then issuer, then
   subject (see :func:`normalize_thumbprint` and ``docs/sipendpoint.md``).
 
+A Windows host's ``store`` in an environment is a :class:`StoreLocation` (its Personal store and trusted roots);
+:func:`load_location` reads one part, once per content (:func:`store_identity`), and
+:mod:`genesys_tls.material` resolves ``certificate`` / ``trusted-ca`` thumbprints with it. Java keystores
+(``provider=JKS``) are read by :meth:`CertificateStore.load_keystore`: PKCS12-type keystores are read, classic
+JKS and JCEKS keystores are refused with the ``keytool`` command that converts them (no maintained reader of
+those formats exists among this library's dependencies).
+
 Passwords of PKCS#12 files and encrypted PEM keys come from a :data:`PasswordSource` callback, typically
 :func:`env_passwords` (the NAME of an environment variable is given, never the password itself). Errors name the
 store, the file and the certificates (subject and thumbprint), never key material or passwords.
@@ -25,9 +32,11 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import stat
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -44,6 +53,7 @@ from .errors import ConfigurationError
 
 __all__ = [
     "CERTIFICATE_SUFFIXES",
+    "KEYSTORE_SUFFIXES",
     "KEY_SUFFIXES",
     "MAX_STORE_FILE",
     "PKCS12_SUFFIXES",
@@ -52,8 +62,11 @@ __all__ = [
     "SearchRule",
     "Selection",
     "StoreEntry",
+    "StoreLocation",
     "env_passwords",
+    "load_location",
     "normalize_thumbprint",
+    "store_identity",
     "thumbprint",
 ]
 
@@ -65,6 +78,11 @@ SearchRule: TypeAlias = Literal["thumbprint", "issuer", "subject"]
 CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer")
 KEY_SUFFIXES = (".key",)
 PKCS12_SUFFIXES = (".pfx", ".p12")
+#: Java keystore files: read when they are PKCS12-type keystores, refused (with the conversion) when classic JKS.
+KEYSTORE_SUFFIXES = (".jks", ".ks", ".keystore", ".truststore")
+_STORE_SUFFIXES = (*CERTIFICATE_SUFFIXES, *KEY_SUFFIXES, *PKCS12_SUFFIXES, *KEYSTORE_SUFFIXES)
+#: The first bytes of a classic Java keystore (``JKS``) and of a ``JCEKS`` keystore.
+_JAVA_MAGIC = {b"\xfe\xed\xfe\xed": "JKS", b"\xce\xce\xce\xce": "JCEKS"}
 #: The largest store file read (bytes): certificates and PFX files are a few kilobytes.
 MAX_STORE_FILE = 1 << 20
 #: Attribute names shown beyond RFC 4514's own: Windows writes emailAddress as ``E``.
@@ -289,8 +307,7 @@ class CertificateStore:
         for item in listed:
             path = Path(item)
             if path.is_dir():
-                files.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in
-                                    (*CERTIFICATE_SUFFIXES, *KEY_SUFFIXES, *PKCS12_SUFFIXES)))
+                files.extend(_store_files(path))
             elif path.is_file():
                 files.append(path)
             else:
@@ -303,7 +320,8 @@ class CertificateStore:
         for path in files:
             suffix = path.suffix.lower()
             data = _read_bounded(path, location)
-            if suffix in PKCS12_SUFFIXES:
+            if suffix in PKCS12_SUFFIXES or suffix in KEYSTORE_SUFFIXES or data[:4] in _JAVA_MAGIC:
+                _refuse_java_keystore(path, data, location)
                 entries.extend(_load_pkcs12(path, data, passwords, location))
             else:
                 certs, keys = _load_pem(path, data, passwords, location)
@@ -314,6 +332,31 @@ class CertificateStore:
                 if not certs:
                     loose_keys.extend((path, k) for k in keys)
         return cls(_attach_keys(entries, loose_keys, location), location)
+
+    @classmethod
+    def load_keystore(
+        cls, path: str | os.PathLike[str], *, passwords: PasswordSource | None = None
+    ) -> CertificateStore:
+        """Read a Java keystore file (``provider=JKS``) whatever its name: a PKCS12-type keystore is read, a
+        classic JKS or JCEKS keystore is refused with the ``keytool`` command that converts it.
+
+        Raises:
+            ConfigurationError: not a regular file, a classic JKS/JCEKS keystore, not PKCS#12 (a PEM file...),
+                a wrong or missing password.
+        """
+        file = Path(path)
+        location = os.fspath(path)
+        if not file.is_file():
+            raise ConfigurationError("the keystore is not a file", file=location, object=location,
+                                     valid="a PKCS12-type keystore file")
+        data = _read_bounded(file, location)
+        _refuse_java_keystore(file, data, location)
+        if data.lstrip()[:10] == b"-----BEGIN":
+            raise ConfigurationError(
+                "provider=JKS names a keystore, but this is a PEM file (use provider=PEM, or leave it unset)",
+                file=location, object=location, valid="a PKCS12-type keystore file",
+            )
+        return cls(_load_pkcs12(file, data, passwords, location), location)
 
     # ------------------------------------------------------------------------------------ look-ups
 
@@ -392,6 +435,25 @@ class CertificateStore:
 
 
 # ------------------------------------------------------------------------------------ readers
+
+
+def _store_files(folder: Path) -> list[Path]:
+    """The store files of a folder (not recursive), sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in _STORE_SUFFIXES)
+
+
+def _refuse_java_keystore(path: Path, data: bytes, location: str) -> None:
+    """Refuse a classic JKS or JCEKS keystore, saying how to convert it (no maintained reader exists for
+    them among this library's dependencies)."""
+    kind = _JAVA_MAGIC.get(data[:4])
+    if kind is None:
+        return
+    raise ConfigurationError(
+        f"{path.name} is a classic {kind} keystore, which genesys_tls cannot read; convert it to a PKCS12 "
+        f"keystore with: keytool -importkeystore -srckeystore {path.name} -srcstoretype {kind} "
+        f"-destkeystore {path.stem}.p12 -deststoretype PKCS12",
+        file=str(path), object=location, valid="a PKCS12-type keystore (.p12, .pfx, or .jks of type PKCS12)",
+    )
 
 
 def _load_pem(
@@ -483,3 +545,102 @@ def _attach_keys(
             if out[i].private_key is None:
                 out[i] = attrs.evolve(out[i], private_key=key)
     return out
+
+
+# ------------------------------------------------------------------------------------ host stores
+
+
+def _paths(value: str | Sequence[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@attrs.frozen
+class StoreLocation:
+    """Where a Windows host's certificate store export lives (the ``store`` of a Host in an environment).
+
+    Attributes:
+        personal: the Personal store: folders and files of PEM certificates with their keys and PKCS#12
+            files (``certificate`` thumbprints name these).
+        trusted_roots: the Trusted Root Certification Authorities: folders or PEM bundles (``trusted-ca``
+            thumbprints name these); empty when not given.
+        password_env: the NAME of the environment variable holding the PKCS#12 and key passwords (see
+            :func:`env_passwords`); never the password itself.
+    """
+
+    personal: tuple[str, ...] = attrs.field(converter=_paths)
+    trusted_roots: tuple[str, ...] = attrs.field(default=(), converter=_paths)
+    password_env: str | None = None
+
+    def describe(self, part: str = "personal") -> str:
+        """The paths of one part (``personal`` or ``trusted-roots``) as written, for messages."""
+        return ", ".join(self.personal if part == "personal" else self.trusted_roots)
+
+    def to_data(self) -> str | dict[str, object]:
+        """The environment-format value (the short form when only the Personal part is given)."""
+        if not self.trusted_roots and self.password_env is None and len(self.personal) == 1:
+            return self.personal[0]
+        out: dict[str, object] = {"personal": self.personal[0] if len(self.personal) == 1 else list(self.personal)}
+        if self.trusted_roots:
+            out["trusted-roots"] = (self.trusted_roots[0] if len(self.trusted_roots) == 1
+                                    else list(self.trusted_roots))
+        if self.password_env is not None:
+            out["password-env"] = self.password_env
+        return out
+
+    def paths(self, part: str, base_dir: Path | None) -> tuple[Path, ...]:
+        """The paths of one part, relative ones resolved against ``base_dir``."""
+        listed = self.personal if part == "personal" else self.trusted_roots
+        return tuple(p if p.is_absolute() or base_dir is None else base_dir / p for p in map(Path, listed))
+
+
+def store_identity(paths: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
+    """``(path, mtime_ns, size)`` of every file a store made of ``paths`` reads (folders listed): a key that
+    changes when the store's export is replaced or edited."""
+    out: list[tuple[str, int, int]] = []
+    for path in paths:
+        try:
+            files = _store_files(path) if path.is_dir() else [path]
+        except OSError:
+            files = [path]
+        for file in files:
+            try:
+                status = file.stat()
+            except OSError:
+                out.append((str(file), -1, -1))
+            else:
+                out.append((str(file.resolve()), status.st_mtime_ns, status.st_size))
+    return tuple(out)
+
+
+_cache_lock = threading.Lock()
+_cache: dict[tuple[object, ...], CertificateStore] = {}
+_CACHE_SIZE = 64
+
+
+def load_location(
+    location: StoreLocation, part: str, base_dir: Path | None, *, environ: Mapping[str, str] | None = None
+) -> CertificateStore:
+    """One part (``personal`` or ``trusted-roots``) of a host's store, read once per content: cached by the
+    identity of its files (:func:`store_identity`) and a digest of the passwords it may use.
+
+    Raises:
+        ConfigurationError: as :meth:`CertificateStore.load`.
+    """
+    paths = location.paths(part, base_dir)
+    env = os.environ if environ is None else environ
+    secrets = hashlib.sha256()
+    if location.password_env is not None:
+        for name in sorted(n for n in env if n == location.password_env or n.startswith(location.password_env + "_")):
+            secrets.update(name.encode() + b"=" + env[name].encode("utf-8", "surrogateescape") + b"\0")
+    key = (part, store_identity(paths), location.password_env, secrets.hexdigest())
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    passwords = env_passwords(location.password_env, environ=environ) if location.password_env else None
+    store = CertificateStore.load(list(paths), passwords=passwords)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.clear()
+        _cache[key] = store
+    return store

@@ -273,8 +273,12 @@ def test_crl_flags(root: Path) -> None:
 
 
 def test_provider_and_fips(root: Path) -> None:
-    with pytest.raises(ConfigurationError, match="PEM files only"):
-        client_context(client_of(env_of(root, client={"provider": "JKS"})))
+    with pytest.raises(ConfigurationError, match="PEM files, Java keystores"):
+        client_context(client_of(env_of(root, client={"provider": "PKCS11"})))
+    with pytest.raises(ConfigurationError, match="names a keystore, but this is a PEM file"):
+        client_context(client_of(env_of(root, client={"provider": "JKS"})))  # a PEM certificate, not a keystore
+    with pytest.raises(ConfigurationError, match="PEM files, Java keystores"):
+        client_context(client_of(env_of(root, client={"provider": "MSCAPI"})))  # not a Windows host
     with pytest.warns(InsecureConfigurationWarning, match="fips140"):
         plan = client_plan(client_of(env_of(root, client={"fips140-enabled": "1"})))
     assert any("fips140" in w for w in plan.warnings)

@@ -60,6 +60,8 @@ OPTION_NAME_EXCEPTIONS = {
     "resolve.py": "the resolver (precedence per option)",
     "resolved.py": "the typed properties over the resolver's answer",
     "lint/rules.py": "findings name the option they are about",
+    "lint/stores.py": "store findings name the certificate / trusted-ca option a thumbprint is written in",
+    "material.py": "store and keystore errors name the certificate / trusted-ca option they resolve",
     "contexts.py": "error locations name the option a file or value came from",
     "_policy.py": "error locations and warnings name sec-protocol / cipher-list",
     "crl.py": "errors name tls-crl (crl.OPTION)",

@@ -30,6 +30,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="ec",
         help="key algorithm: ec (P-256, default) or rsa (2048 bits)",
     )
+    init.add_argument(
+        "--windows",
+        action="store_true",
+        help="also write each host's certificate and key as store/NAME/NAME.pfx and environment-windows.yaml: "
+        "the same estate on Windows hosts naming certificates by thumbprint (docs/stores.md)",
+    )
+    init.add_argument(
+        "--pfx-password-env",
+        metavar="NAME",
+        help="with --windows: the environment variable whose value encrypts the PFX files (the password is "
+        "never given on the command line); default: unencrypted PFX files",
+    )
     init.add_argument("--json", action="store_true", help="print the paths written as JSON")
     p.set_defaults(run=run)
 
@@ -44,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
         names = names.strip()
         if not names:
             raise CLIError("genesys-tls pki init: --names is empty; expected N1,N2,...")
-    files = pki_init(args.dir, names, args.key_type)
+    if args.pfx_password_env is not None and not args.windows:
+        raise CLIError("genesys-tls pki init: --pfx-password-env needs --windows")
+    files = pki_init(args.dir, names, args.key_type, windows=args.windows, pfx_password_env=args.pfx_password_env)
     root = files.directory
     pairs = [
         *((f"host {name}", f) for name, f in files.hosts.items()),
@@ -64,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
         ("crl current", files.crl_current),
         ("crl expired", files.crl_expired),
         ("crl wrong-ca", files.crl_wrong_ca),
+        *((f"pfx {name}", path) for name, path in files.pfx.items()),
     ]
+    if files.windows_environment is not None:
+        written.insert(1, ("windows-environment", files.windows_environment))
     if args.json:
         emit_json({
             "directory": str(root),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..catalogue import iter_options
 from ..resolve import Reading, ResolvedSecurity, resolve_client, resolve_server
@@ -91,10 +92,26 @@ def render_table(res: ResolvedSecurity) -> str:
     return "\n".join(lines)
 
 
+def render_store(stored: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per store thumbprint or keystore: the certificate it names."""
+    return [
+        f"store: {name} {info['thumbprint']} names {info['subject']} (issuer {info['issuer']}, expires "
+        f"{info['not-after']}, private key {'in the store' if info['has-key'] else 'not in the store'}; "
+        f"{info['file']}, {info['store']})"
+        for name, info in stored.items()
+    ]
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..material import store_values
+
     res = resolve_from_args(args.env, args)
+    stored = store_values(res)
     if args.json:
-        emit_json(res.to_dict())
+        out = res.to_dict()
+        if stored:
+            out["store"] = stored
+        emit_json(out)
     else:
-        print(render_table(res))
+        print("\n".join([render_table(res), *render_store(stored)]))
     return EXIT_OK

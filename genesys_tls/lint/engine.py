@@ -32,6 +32,7 @@ from ..errors import ConfigurationError, Problem
 from ..model import Environment
 from ..resolve import Reading, ResolvedSecurity, resolve_server
 from .rules import RULES, Finding, Severity, rule, scan_connections, scan_layers, scan_ports
+from .stores import scan_stores
 
 __all__ = ["CacheStats", "FileCache", "FileProblem", "LintContext", "LintStats", "Loaded", "Report", "lint"]
 
@@ -422,6 +423,7 @@ def lint(
     scan_layers(ctx)
     scan_ports(ctx)
     scan_connections(ctx)
+    scan_stores(ctx)
     return Report(
         findings=tuple(ctx.findings),
         source=env.file,
