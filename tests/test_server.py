@@ -158,7 +158,8 @@ def test_plain_peek_off_hands_every_plain_connection_to_after(peek: bool) -> Non
     with ServerCore(Generation.own(None, Mode.PLAIN), after=echo, idle_timeout=5, plain_peek=peek) as core:
         with socket.create_connection(core.address, timeout=5) as raw:
             raw.sendall(hello)
-            raw.shutdown(socket.SHUT_WR)
+            with contextlib.suppress(OSError):  # the refusing server may have reset the connection already
+                raw.shutdown(socket.SHUT_WR)
             echoed = b""
             with contextlib.suppress(ConnectionResetError):  # closed unread: a reset
                 while chunk := raw.recv(65536):
@@ -171,10 +172,11 @@ def test_plain_peek_off_hands_every_plain_connection_to_after(peek: bool) -> Non
         assert echoed == hello and record.ok and record.tls is False
 
 
-@pytest.mark.parametrize("drain", [0.5])
-def test_drain_lets_the_client_read_the_alert(env: Environment, genesys_pki: PKIFiles, drain: float) -> None:
+def test_drain_lets_the_client_read_the_alert(env: Environment, genesys_pki: PKIFiles) -> None:
     """TLS 1.3: a client without a certificate ends its handshake and sends at once; the server refuses the
-    missing certificate. With ``drain`` the client reads the alert instead of a reset, every time."""
+    missing certificate. With ``drain`` the client reads the alert instead of a reset, every time (with
+    ``drain=0`` most of these clients see a reset). The drain ends as soon as the client closes."""
+    drain = 3.0
     client = ssl.create_default_context(cafile=str(genesys_pki.ca))
     client.minimum_version = ssl.TLSVersion.TLSv1_3
     seen: list[str] = []
