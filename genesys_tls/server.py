@@ -36,11 +36,13 @@ API
 ---
 ``ServerCore(generation, *, host=LOOPBACK, port=0, workers=64, timeout=10.0, idle_timeout=60.0, before=None,
 after=close, on_record=None, keep=10000, count=None, port_fields=True, warnings_in_records=True,
-parse_peer=True, name=None)`` binds at once (:attr:`~ServerCore.address`); ``generation`` is a
-:class:`Generation` or a :class:`GenerationHolder`. :meth:`~ServerCore.start` serves in a background thread,
-:meth:`~ServerCore.serve_forever` in the calling one; :meth:`~ServerCore.stop` stops accepting, closes the
-listener and (``drop=True``) the open connections, and joins every thread. :meth:`~ServerCore.wait` waits for
-a number of records. ``with ServerCore(...) as core:`` starts and stops.
+parse_peer=True, name=None, plain_peek=True, drain=0.0)`` binds at once (:attr:`~ServerCore.address`);
+``generation`` is a :class:`Generation` (``Generation.build(resolved)`` for a Genesys port,
+``Generation.own(context, mode)`` for settings of another kind) or a :class:`GenerationHolder`.
+:meth:`~ServerCore.start` serves in a background thread, :meth:`~ServerCore.serve_forever` in the calling
+one; :meth:`~ServerCore.stop` stops accepting, closes the listener and (``drop=True``) the open connections,
+and joins every thread. :meth:`~ServerCore.wait` waits for a number of records. ``with ServerCore(...) as core:``
+starts and stops.
 
 Example::
 
@@ -137,16 +139,28 @@ class Generation:
     """One immutable set of server settings: the resolved port and the TLS context built from it.
 
     Attributes:
-        resolved: ``resolve_server(...)``.
+        resolved: ``resolve_server(...)``; ``None`` for a server with settings of its own (:meth:`own`).
         context: the server context (``None`` on a plain port).
         warnings: statements about weakened or ineffective settings of the context.
         number: the generation's number (0 for the first; :meth:`GenerationHolder.swap` counts up).
+        own_mode, own_checks: the TLS side's mode and checks when ``resolved`` is ``None``.
     """
 
-    resolved: ResolvedSecurity = attrs.field(repr=False)
+    resolved: ResolvedSecurity | None = attrs.field(repr=False)
     context: ssl.SSLContext | None = attrs.field(eq=False, repr=False)
     warnings: tuple[str, ...] = ()
     number: int = 0
+    own_mode: Mode = Mode.PLAIN
+    own_checks: tuple[Check, ...] = ()
+
+    @classmethod
+    def own(
+        cls, context: ssl.SSLContext | None, mode: Mode, checks: tuple[Check, ...] = (), *,
+        warnings: tuple[str, ...] = (),
+    ) -> Generation:
+        """Settings that are not a Genesys port (an application's own): a ``secure`` port with ``context``
+        (TLS ``mode``, verifying ``checks``), a ``plain`` one without."""
+        return cls(None, context, warnings, own_mode=mode, own_checks=checks)
 
     @classmethod
     def build(
@@ -174,17 +188,23 @@ class Generation:
     @property
     def port_mode(self) -> PortMode:
         """The port's mode."""
+        if self.resolved is None:
+            return PortMode.PLAIN if self.context is None else PortMode.SECURE
         return self.resolved.port_mode
 
     @property
     def tls_mode(self) -> Mode:
         """The mode of the TLS side (``plain`` on a plain port)."""
-        return self.resolved.tls_mode if self.context is not None else Mode.PLAIN
+        if self.context is None:
+            return Mode.PLAIN
+        return self.resolved.tls_mode if self.resolved is not None else self.own_mode
 
     @property
     def checks(self) -> tuple[Check, ...]:
         """What the TLS side verifies of clients."""
-        return self.resolved.checks if self.context is not None else ()
+        if self.context is None:
+            return ()
+        return self.resolved.checks if self.resolved is not None else self.own_checks
 
 
 class GenerationHolder:
@@ -327,6 +347,12 @@ class ServerCore:
         warnings_in_records: copy the generation's warnings into every record (``serve``'s shape).
         parse_peer: read the client's certificate identity into ``peer`` (``False``: ``peer`` stays empty).
         name: the name of the server's threads.
+        plain_peek: a plain port peeks at the first bytes and refuses a TLS ClientHello (category
+            ``protocol``); ``False`` hands every plain connection to ``after`` unread (an application that
+            answers any bytes itself).
+        drain: seconds a refused handshake's socket is half-closed and read (and dropped) before it is
+            closed, so that a client that already sent data after its Finished (TLS 1.3) reads the alert
+            rather than a reset; 0: closed at once.
 
     Raises:
         OSError: the address cannot be bound.
@@ -350,6 +376,8 @@ class ServerCore:
         warnings_in_records: bool = True,
         parse_peer: bool = True,
         name: str | None = None,
+        plain_peek: bool = True,
+        drain: float = 0.0,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -365,7 +393,10 @@ class ServerCore:
         self.port_fields = port_fields
         self.warnings_in_records = warnings_in_records
         self.parse_peer = parse_peer
-        self.name = name or f"genesys-tls {self.holder.current.resolved.object}"
+        self.plain_peek = plain_peek
+        self.drain = drain
+        resolved = self.holder.current.resolved
+        self.name = name or f"genesys-tls {resolved.object if resolved is not None else 'server'}"
         self.workers = workers
         self.failure: BaseException | None = None
         self.accept_errors: collections.deque[AcceptError] = collections.deque(maxlen=100)
@@ -572,7 +603,7 @@ class ServerCore:
                 return
         mode = generation.port_mode
         use_tls = mode is PortMode.SECURE
-        if mode is not PortMode.SECURE:
+        if mode is PortMode.UPGRADE or (mode is PortMode.PLAIN and self.plain_peek):
             try:
                 first = self._peek(sock)
             except TimeoutError:
@@ -635,6 +666,7 @@ class ServerCore:
                 return
             except OSError as exc:
                 self._record(self._make(generation, True, client, classify(exc, side=Side.SERVER)))
+                self._drain(tls)
                 return
             der = tls.getpeercert(binary_form=True)
             peer = PeerIdentity.from_der(der) if self.parse_peer else None
@@ -651,6 +683,19 @@ class ServerCore:
                 self._open.discard(tls)
             with contextlib.suppress(OSError):
                 tls.close()
+
+    def _drain(self, tls: ssl.SSLSocket) -> None:
+        """Half-close a refused handshake's socket and drop what arrives for :attr:`drain` seconds (or until
+        the client closes), so that closing does not reset the connection and discard the alert."""
+        if self.drain <= 0:
+            return
+        deadline = time.monotonic() + self.drain
+        with contextlib.suppress(OSError, ValueError):
+            tls.shutdown(socket.SHUT_WR)  # drops the TLS layer: the reads below are of the raw socket
+            while (remaining := deadline - time.monotonic()) > 0 and not self._stop.is_set():
+                tls.settimeout(remaining)
+                if not tls.recv(4096):
+                    break
 
     def _after(self, connection: Connection) -> None:
         with contextlib.suppress(OSError, ValueError):

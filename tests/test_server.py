@@ -4,8 +4,6 @@ and accept errors that back off instead of ending the server. Real sockets on lo
 from __future__ import annotations
 
 import contextlib
-import os
-import resource
 import socket
 import ssl
 import time
@@ -13,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _limits import descriptors_exhausted
 
 from genesys_tls.demo import DEMO_ENVIRONMENT
 from genesys_tls.errors import Category
@@ -20,7 +19,7 @@ from genesys_tls.loaders import loads
 from genesys_tls.model import Environment
 from genesys_tls.pki import PKIFiles
 from genesys_tls.resolve import resolve_server
-from genesys_tls.resolved import PortMode
+from genesys_tls.resolved import Check, Mode, PortMode
 from genesys_tls.server import Connection, Generation, GenerationHolder, ServerCore, echo, echo_lines
 
 
@@ -105,23 +104,11 @@ def test_accept_errors_back_off_and_the_server_goes_on(env: Environment) -> None
     clients = [socket.create_connection(core.address, timeout=5) for _ in range(3)]  # queued in the backlog
     for client in clients:
         client.sendall(b"x")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
-    fillers = []  # fill every free descriptor number up to the highest, so the next one is over the limit
-    while not fillers or fillers[-1] <= highest:
-        fillers.append(os.dup(0))
-    limit = fillers.pop()
-    os.close(limit)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    with descriptors_exhausted():
         core.start()
         deadline = time.monotonic() + 5
         while core.accept_error_count == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-        for fd in fillers:
-            os.close(fd)
     try:
         assert core.accept_error_count >= 1 and core.accept_errors[0].errno in (24, 23)  # EMFILE / ENFILE
         assert core.running and core.failure is None
@@ -131,3 +118,79 @@ def test_accept_errors_back_off_and_the_server_goes_on(env: Environment) -> None
         core.stop()
         for client in clients:
             client.close()
+
+
+def _mutual_context(env: Environment) -> ssl.SSLContext:
+    context = Generation.build(resolve_server(env, "TServer", "mutual")).context
+    assert context is not None
+    return context
+
+
+def test_a_generation_of_settings_of_another_kind(env: Environment, genesys_pki: PKIFiles) -> None:
+    """``Generation.own``: a server whose settings are not a Genesys port (no resolved settings) still gets
+    its mode and checks into every record."""
+    generation = Generation.own(_mutual_context(env), Mode.MUTUAL, (Check.CHAIN,))
+    assert generation.resolved is None and generation.port_mode is PortMode.SECURE
+    plain = Generation.own(None, Mode.MUTUAL, (Check.CHAIN,))
+    assert (plain.port_mode, plain.tls_mode, plain.checks) == (PortMode.PLAIN, Mode.PLAIN, ())
+    with ServerCore(generation, after=echo, idle_timeout=5) as core, _tls(core.address,
+                                                                        _client_context(genesys_pki)) as tls:
+        tls.sendall(b"ping")
+        assert tls.recv(4) == b"ping"
+        assert core.wait(1)
+    (record,) = core.records
+    assert (record.ok, record.mode, record.checks, record.authenticated) == (True, "mutual", ("chain",), True)
+    assert "server" in core.name
+
+
+def _hello() -> bytes:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    with contextlib.suppress(ssl.SSLWantReadError):
+        context.wrap_bio(incoming, outgoing).do_handshake()
+    return outgoing.read()
+
+
+@pytest.mark.parametrize("peek", [True, False])
+def test_plain_peek_off_hands_every_plain_connection_to_after(peek: bool) -> None:
+    hello = _hello()
+    with ServerCore(Generation.own(None, Mode.PLAIN), after=echo, idle_timeout=5, plain_peek=peek) as core:
+        with socket.create_connection(core.address, timeout=5) as raw:
+            raw.sendall(hello)
+            with contextlib.suppress(OSError):  # the refusing server may have reset the connection already
+                raw.shutdown(socket.SHUT_WR)
+            echoed = b""
+            with contextlib.suppress(ConnectionResetError):  # closed unread: a reset
+                while chunk := raw.recv(65536):
+                    echoed += chunk
+        assert core.wait(1)
+    (record,) = core.records
+    if peek:  # the default: a ClientHello on a plain port is refused unanswered
+        assert echoed == b"" and record.category is Category.PROTOCOL
+    else:  # the application gets the bytes unread
+        assert echoed == hello and record.ok and record.tls is False
+
+
+def test_drain_lets_the_client_read_the_alert(env: Environment, genesys_pki: PKIFiles) -> None:
+    """TLS 1.3: a client without a certificate ends its handshake and sends at once; the server refuses the
+    missing certificate. With ``drain`` the client reads the alert instead of a reset, every time (with
+    ``drain=0`` most of these clients see a reset). The drain ends as soon as the client closes."""
+    drain = 3.0
+    client = ssl.create_default_context(cafile=str(genesys_pki.ca))
+    client.minimum_version = ssl.TLSVersion.TLSv1_3
+    seen: list[str] = []
+    with ServerCore(Generation.own(_mutual_context(env), Mode.MUTUAL, (Check.CHAIN,)), drain=drain) as core:
+        for _ in range(10):
+            with _tls(core.address, client) as tls:
+                try:
+                    tls.sendall(b"x" * 65536)
+                    tls.recv(100)
+                    seen.append("no alert")
+                except ssl.SSLError as exc:
+                    seen.append(exc.reason or str(exc))
+                except OSError as exc:
+                    seen.append(type(exc).__name__)
+        assert core.wait(10)
+    assert seen == ["TLSV13_ALERT_CERTIFICATE_REQUIRED"] * 10
+    assert {r.category for r in core.records} == {Category.CLIENT_CERTIFICATE_REQUIRED}

@@ -7,17 +7,19 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _limits import descriptors_exhausted
 from _sip import IDENTITY_KEYS, IDENTITY_OPTIONS, endpoint, workspace
 
 from genesys_tls.errors import Category
 from genesys_tls.sipendpoint.client import LAB_ONLY, WorkspaceClient
 from genesys_tls.sipendpoint.http import HTTPLimits
-from genesys_tls.sipendpoint.listener import EndpointListener
+from genesys_tls.sipendpoint.listener import EndpointListener, admit
 from genesys_tls.sipendpoint.scenarios import SCENARIOS, Material, build_material, run_one
 from genesys_tls.stores import CertificateStore, StoreEntry, thumbprint
 
@@ -280,3 +282,78 @@ def test_worker_slots_bound_concurrent_connections(material: Material) -> None:
             assert thread.is_alive() and not listener.records, "the only worker is held by the idle connection"
         thread.join(TIMEOUT)
         assert results and results[0].status == 200  # type: ignore[attr-defined]
+
+
+def test_localhost_true_accepts_loopback_peers_and_refuses_others(material: Material) -> None:
+    """``localhost=true``: loopback peers (127.0.0.1, 127.0.0.2) open sessions; the listener's own policy, the
+    one its pre-TLS hook applies, refuses every address that is not loopback (also IPv4-mapped)."""
+    with listening(material, {**HTTPS0, "localhost": "true"}) as listener:
+        ws = {"protocol": "https", "security-level": "0"}
+        opened = client(material, ws, source="127.0.0.1").open_session(listener.address)
+        status = client(material, ws, source="127.0.0.2").status(listener.address)
+        assert listener.wait(2, TIMEOUT)
+        for address in ("192.0.2.10", "10.0.0.1", "::ffff:192.0.2.10", "2001:db8::1"):
+            decision = admit(listener.policy, (address, 50000))
+            assert not decision.allowed and "localhost=true" in decision.reason, address
+    assert (opened.ok, opened.status, status.ok, status.status) == (True, 201, True, 200)
+    assert [r.category for r in listener.records] == [None, None]
+    assert all("localhost only" in r.to_dict()["address_policy"] for r in listener.records)
+    assert admit(listener.policy, ("127.0.0.1", 1)).allowed and admit(listener.policy, ("::1", 1)).allowed
+
+
+def test_localhost_true_and_a_range_must_both_pass(material: Material) -> None:
+    with listening(material, {**HTTPS0, "localhost": "true", "ipv4_address_range": "127.0.0.2/32"}) as listener:
+        ws = {"protocol": "https", "security-level": "0"}
+        refused = client(material, ws, source="127.0.0.1").open_session(listener.address)
+        allowed = client(material, ws, source="127.0.0.2").open_session(listener.address)
+        assert listener.wait(2, TIMEOUT)
+        assert not admit(listener.policy, ("10.0.0.2", 1)).allowed, "inside no range, and not loopback"
+    assert refused.category is Category.ADDRESS_REFUSED and allowed.status == 201
+    assert sorted(str(r.category) for r in listener.records) == ["None", "address-refused"]
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
+def test_localhost_true_accepts_the_ipv6_loopback(material: Material) -> None:
+    with listening(material, {**HTTPS0, "localhost": "true"}, host="::1") as listener:
+        result = client(material, {"protocol": "https", "security-level": "0"}).open_session(listener.address)
+        assert listener.wait(1, TIMEOUT)
+        assert not admit(listener.policy, ("2001:db8::1", 1)).allowed
+    assert result.ok and result.status == 201
+    (record,) = listener.records
+    assert record.handshake.address is not None and record.handshake.address.startswith("[::1]:")
+
+
+def test_http_endpoint_answers_a_client_hello_400(material: Material) -> None:
+    """An http endpoint reads every connection as HTTP/1.1: a TLS ClientHello is answered 400, not dropped."""
+    with listening(material, {"protocol": "http"}) as listener:
+        answer = _raw_http(listener.address, _client_hello())
+        assert listener.wait(1, TIMEOUT)
+    assert answer.startswith(b"HTTP/1.1 400")
+    (record,) = listener.records
+    assert record.handshake.ok and [e.status for e in record.exchanges] == [400]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd to count descriptors")
+def test_listener_survives_exhausted_descriptors(material: Material) -> None:
+    """Out of descriptors, the listener backs off (the server core's accept loop) and serves the waiting
+    clients once descriptors are back, instead of ending its accept thread."""
+    request = b"GET /status HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    listener = EndpointListener(endpoint({"protocol": "http"}), timeout=TIMEOUT)
+    clients = [socket.create_connection(listener.address, timeout=TIMEOUT) for _ in range(3)]  # in the backlog
+    for raw in clients:
+        raw.sendall(request)
+    with descriptors_exhausted():
+        listener.start()
+        deadline = time.monotonic() + TIMEOUT
+        while listener.core.accept_error_count == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    try:
+        assert listener.core.accept_error_count >= 1 and listener.core.running
+        answers = [raw.recv(65536) for raw in clients]
+        assert listener.wait(3, TIMEOUT)
+    finally:
+        listener.close()
+        for raw in clients:
+            raw.close()
+    assert all(a.startswith(b"HTTP/1.1 200") for a in answers)
+    assert [[e.status for e in r.exchanges] for r in listener.records] == [[200]] * 3

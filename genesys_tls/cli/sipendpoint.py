@@ -63,13 +63,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("config", metavar="CONFIG", help="the endpoint's .exe.config")
     _store_options(s)
     s.add_argument("--user", metavar="FILE", help="the workstation user's directory entry (YAML/JSON)")
-    s.add_argument("--ldap", metavar="URL", help="read the user from this LDAP directory (ldap://HOST:PORT)")
+    s.add_argument("--ldap", metavar="URL",
+                   help="read the user from this LDAP directory (ldap://HOST:PORT or ldaps://HOST:PORT)")
     s.add_argument("--ldap-base", metavar="DN", help="search base of --ldap")
     s.add_argument("--ldap-account", metavar="NAME", help="the account name searched (default: $USER)")
     s.add_argument("--ldap-account-attribute", metavar="ATTR", default="sAMAccountName",
                    help="the attribute holding the account name (default sAMAccountName; OpenLDAP: uid)")
     s.add_argument("--ldap-bind-dn", metavar="DN", help="bind as this DN (default anonymous)")
     s.add_argument("--ldap-password-env", metavar="NAME", help="environment variable holding the bind password")
+    s.add_argument("--ldap-ca", metavar="FILE",
+                   help="ldaps://: CA certificates (PEM) the directory's certificate must chain to (default: the "
+                        "system's trusted CAs)")
     s.add_argument("--address", metavar="HOST:PORT", help="listen there (default 127.0.0.1 and the config's port)")
     s.add_argument("--count", type=int, metavar="N", help="stop after N connections")
     s.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per handshake and read")
@@ -151,7 +155,8 @@ def _user(args: argparse.Namespace) -> Any:
             return os.environ[variable]
 
         return ldap_user(args.ldap, account=account, base=args.ldap_base, bind_dn=args.ldap_bind_dn,
-                         password=password, account_attribute=args.ldap_account_attribute, timeout=args.timeout)
+                         password=password, account_attribute=args.ldap_account_attribute, timeout=args.timeout,
+                         ca_file=args.ldap_ca)
     return None
 
 

@@ -56,16 +56,27 @@ This page is generated from `genesys_tls/data/sipendpoint.yaml` and the rules of
 _FLOW = """\
 ## What the listener enforces, in order
 
+The listener (`genesys_tls.sipendpoint.listener.EndpointListener`, `sipendpoint serve`) runs on the project's
+server core (`genesys_tls.server.ServerCore`), as the simulated servers do: one accept thread and a bounded
+pool of workers (`workers`, default 8; further connections wait in the kernel's backlog), accept errors of
+exhausted resources (`EMFILE`, `ENFILE`, `ENOBUFS`...) backed off instead of ending the listener, the newest
+records kept (`keep`, default 10 000), every read bounded by the timeout (`--timeout`). Each connection goes
+through:
+
 1. **Address policy, before any TLS byte.** `ipv4_address_range` / `ipv6_address_range` (CIDR lists) and
    `localhost`. Empty ranges leave addresses unrestricted (lint `GT606`); once one family has ranges, peers of
    the other family are refused; IPv4-mapped IPv6 peers (`::ffff:a.b.c.d`) are checked as IPv4; with
-   `localhost=true` the peer must also be a loopback address. A refused peer is closed at once, nothing read or
-   written, and recorded as `address-refused`.
+   `localhost=true` the peer must also be a loopback address (`127.0.0.0/8`, `::1`, also IPv4-mapped). A
+   refused peer is closed at once, nothing read or written, and recorded as `address-refused`.
 2. **TLS per level.** Level 0 asks no client certificate; levels 1 and 2 require one chaining to the trusted CA
    (`--ca`). Failures are classified as the project's other handshakes (`untrusted`,
-   `client-certificate-required`, `expired`...).
+   `client-certificate-required`, `expired`...). A refused handshake's connection is half-closed and read for
+   0.25 s before it is closed, so that a TLS 1.3 client that sent its request right after its Finished reads
+   the alert (`certificate required`) rather than a reset.
 3. **HTTP/1.1 through `h11`**, bounded: request head 16 KiB (431 beyond), body 64 KiB (413 beyond), 100
-   requests and 30 s per connection, each read bounded by the handshake timeout.
+   requests and 30 s per connection, each read bounded by the handshake timeout. An `http` endpoint hands
+   every connection to `h11` unread: a TLS ClientHello is answered `400` like any other bytes that are not
+   HTTP/1.1.
 4. **Level 2: the subject check.** The client certificate's subject is matched with the workstation user's
    directory entry; on a mismatch every request of the connection is answered `403` with a JSON body listing
    the mismatches, and the connection is recorded as `subject-mismatch`.
@@ -105,6 +116,12 @@ lines, `distinguishedName` included) or an LDAP directory through `ldap3` (`--ld
 --ldap-base DN --ldap-account NAME [--ldap-account-attribute uid] [--ldap-bind-dn DN --ldap-password-env
 NAME]`). On OpenLDAP, which has no `distinguishedName` attribute, the entry's DN is used. An unreachable
 directory is a configuration error of category `connection` (exit 2, one line).
+
+`--ldap ldaps://HOST:PORT [--ldap-ca FILE]` is always verified: the directory's certificate must chain to the
+CAs of `--ldap-ca` (PEM; default: the system's trusted CAs) and name the URL's host (a DNS name, or an IP
+address in an iPAddress entry), checked by OpenSSL. A refused handshake is a configuration error with the
+handshake's category (`untrusted`, `name-mismatch`, `expired`...; exit 2, one line); `--ldap-ca` with an
+`ldap://` URL is refused rather than ignored, since that URL sends the bind and the search in clear.
 """
 
 _API = """\
@@ -144,6 +161,9 @@ _CHOICES = """\
 | A CIDR with host bits set (`10.0.0.1/24`) | Refused, not silently widened | `test_sipendpoint_model.py::test_bad_inputs` |
 | Level 2 (endpoint) or 3 (Workspace) without criteria | Refused: nothing would be checked | `test_sipendpoint_model.py::test_bad_inputs` |
 | What Workspace sees of an address refusal | A close before the ServerHello, reported as `address-refused` | `test_sipendpoint_net.py::test_address_range_before_tls` |
+| `localhost=true` on a loopback listener | Every peer of a loopback listener is loopback, so the refusal of other addresses is the policy's (the same object the pre-TLS hook applies) | `test_sipendpoint_net.py::test_localhost_true_accepts_loopback_peers_and_refuses_others`, `test_localhost_true_accepts_the_ipv6_loopback` |
+| A TLS ClientHello on an `http` endpoint | Answered by the HTTP layer (`400`), as any bytes that are not HTTP/1.1 | `test_sipendpoint_net.py::test_http_endpoint_answers_a_client_hello_400` |
+| `ldaps://` without `--ldap-ca` | The system's trusted CAs; never an unverified connection | `test_sipendpoint_ldap.py::test_ldaps_never_weaker` |
 | Several matches in a store | Valid now first, then latest expiry; the other candidates are reported | `test_stores.py::test_select_prefers_valid_then_latest` |
 """
 

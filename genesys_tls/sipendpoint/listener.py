@@ -1,19 +1,19 @@
 """The Workspace SIP Endpoint's REST listener on loopback: HTTPS (or HTTP) with the endpoint's own settings.
 
-Each connection goes through, in order:
+It is a :class:`genesys_tls.server.ServerCore` (an accept thread with back-off on exhausted resources, a bounded
+pool of workers, bounded records, timeouts) with the endpoint's hooks. Each connection goes through, in order:
 
-1. the **address policy** before any TLS byte (:func:`admit`, the pre-TLS hook): a refused peer is closed at
-   once and recorded as ``address-refused``;
-2. the **TLS handshake** for the level (:func:`accept_tls`): level 0 asks no client certificate, 1 and 2
-   require one chaining to the trusted CA; failures are classified by
-   :func:`genesys_tls.handshake.classify`;
-3. at level 2, the **subject check** (:func:`identity_check`, the post-handshake hook): every request of the
-   connection is then answered 403 with the mismatches;
-4. **HTTP/1.1** through ``h11`` (:func:`~genesys_tls.sipendpoint.http.serve_connection`), answered by the
-   :class:`~genesys_tls.sipendpoint.app.EndpointApp`.
-
-The socket part is small (:class:`EndpointListener`: bind, accept, a bounded pool of worker threads) so that it
-can move onto a shared server core; the three hooks are plain functions.
+1. the **address policy** before any TLS byte (:func:`admit`, the core's ``before`` hook): a refused peer is
+   closed at once and recorded as ``address-refused``;
+2. the **TLS handshake** for the level (the core's, with the context of
+   :func:`~genesys_tls.sipendpoint.tls.endpoint_context`): level 0 asks no client certificate, 1 and 2 require
+   one chaining to the trusted CA; failures are classified as every handshake of the package, and a refused
+   handshake's socket is drained briefly so that the client reads the alert;
+3. at level 2, the **subject check** (:func:`identity_check`): every request of the connection is then answered
+   403 with the mismatches;
+4. **HTTP/1.1** through ``h11`` (:func:`~genesys_tls.sipendpoint.http.serve_connection`, the core's ``after``
+   hook), answered by the :class:`~genesys_tls.sipendpoint.app.EndpointApp`. An ``http`` endpoint hands every
+   connection to ``h11`` unread (a TLS ClientHello is answered 400 by the HTTP layer).
 
 Example::
 
@@ -24,22 +24,23 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
 from cryptography import x509
 
+from ..addresses import LOOPBACK, format_address
 from ..catalogue import Side
 from ..errors import Category, ConfigurationError
-from ..handshake import HandshakeResult, PeerIdentity, classify
-from ..resolved import Check
+from ..resolved import Check, Mode
+from ..results import HandshakeResult, PeerIdentity
+from ..server import Connection, Generation, ServerCore, close
 from ..stores import CertificateStore, Selection
 from .app import EndpointApp
 from .checks import AddressDecision, AddressPolicy, Mismatch, match_subject
@@ -48,9 +49,8 @@ from .http import DEFAULT_LIMITS, Exchange, HTTPLimits, serve_connection
 from .model import EndpointConfig, Property
 from .tls import endpoint_context, peer_certificate
 
-__all__ = ["ConnectionRecord", "EndpointListener", "accept_tls", "admit", "identity_check"]
+__all__ = ["ConnectionRecord", "EndpointListener", "admit", "identity_check"]
 
-_LOOPBACK = "127.0.0.1"
 #: Seconds a refused handshake's socket is drained before it is closed.
 _DRAIN = 0.25
 
@@ -90,48 +90,20 @@ class ConnectionRecord:
 
 
 def admit(policy: AddressPolicy, peer: tuple[Any, ...]) -> AddressDecision:
-    """The pre-TLS hook: may this peer address connect?"""
+    """The pre-TLS decision: may this peer address connect?"""
     return policy.check(str(peer[0]))
-
-
-def accept_tls(conn: socket.socket, context: ssl.SSLContext, timeout: float) -> ssl.SSLSocket:
-    """The server handshake on an accepted socket (raises what ``do_handshake`` raises).
-
-    On failure the alert OpenSSL sent is left to arrive: the socket is half-closed and what the client sent
-    meanwhile (with TLS 1.3 its first request may follow its Finished at once) is read and dropped for a moment,
-    so that closing does not reset the connection and discard the alert before the client reads it.
-    """
-    conn.settimeout(timeout)
-    tls = context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
-    try:
-        tls.do_handshake()
-    except OSError:
-        with contextlib.suppress(OSError, ValueError):
-            tls.shutdown(socket.SHUT_WR)
-            tls.settimeout(_DRAIN)
-            deadline = time.monotonic() + _DRAIN
-            while time.monotonic() < deadline and tls.recv(4096):
-                pass
-        tls.close()
-        raise
-    return tls
 
 
 def identity_check(
     cert: x509.Certificate | None, user: DirectoryUser, criteria: Sequence[str], properties: Sequence[Property]
 ) -> tuple[Mismatch, ...]:
-    """The post-handshake hook at level 2: the client certificate's subject against the user."""
+    """The post-handshake check at level 2: the client certificate's subject against the user."""
     if cert is None:
         return (Mismatch(0, criteria[0] if criteria else "-", str(properties[0]) if properties else "-", None, None),)
     return match_subject(cert.subject, user, criteria, properties)
 
 
 # ----------------------------------------------------------------------------------------------- listener
-
-
-def _format(peer: tuple[Any, ...]) -> str:
-    host, port = str(peer[0]), int(peer[1])
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class EndpointListener:
@@ -148,6 +120,7 @@ class EndpointListener:
         timeout: seconds for each handshake and each read.
         limits: HTTP bounds.
         workers: the most connections handled at once (the pool's size).
+        keep: how many records :attr:`records` keeps (the newest; ``None``: all).
         on_record: called with each :class:`ConnectionRecord`.
         on_event: called with the application's events (``session``, ``restart``...).
 
@@ -164,11 +137,12 @@ class EndpointListener:
         store: CertificateStore | None = None,
         ca_file: str | None = None,
         user: DirectoryUser | None = None,
-        host: str = _LOOPBACK,
+        host: str = LOOPBACK,
         port: int = 0,
         timeout: float = 5.0,
         limits: HTTPLimits = DEFAULT_LIMITS,
         workers: int = 8,
+        keep: int | None = 10_000,
         on_record: Callable[[ConnectionRecord], object] | None = None,
         on_event: Callable[[str, dict[str, Any]], object] | None = None,
     ) -> None:
@@ -180,7 +154,7 @@ class EndpointListener:
         self.on_record = on_record
         self.app = EndpointApp(cors=config.cors, on_event=on_event)
         self.selection: Selection | None = None
-        self.context: ssl.SSLContext | None = None
+        context: ssl.SSLContext | None = None
         self.level = config.security_level if config.tls else None
         if config.tls:
             if store is None or not config.certificate_search_value:
@@ -189,27 +163,28 @@ class EndpointListener:
                                          option="certificate_search_value")
             self.selection = store.select(config.certificate_search_value, option="certificate_search_value",
                                           object="appSettings")
-            self.context = endpoint_context(self.level or 0, self.selection.entry, ca_file)
+            context = endpoint_context(self.level or 0, self.selection.entry, ca_file)
             if self.level == 2 and user is None:
                 raise ConfigurationError("security_level 2 checks the client certificate's subject: a directory "
                                          "user is needed", file=config.file, object="appSettings",
                                          option="security_level", valid="--user FILE or --ldap URL")
-        self.records: list[ConnectionRecord] = []
+        self.context = context
+        self.total = 0
+        self._records: collections.deque[ConnectionRecord] = collections.deque(maxlen=keep)
         self._lock = threading.Condition()
-        self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sip-endpoint")
-        # One slot per worker: with every worker busy the listener stops accepting, and new connections wait
-        # in the kernel's backlog instead of piling up in memory.
-        self._slots = threading.BoundedSemaphore(workers)
-        self._thread: threading.Thread | None = None
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.create_server((host, port), family=family)
-        self._socket.settimeout(0.05)
-        name = self._socket.getsockname()
-        self.address: tuple[str, int] = (str(name[0]), int(name[1]))
+        # The address decision of each connection under way, by client address, from ``before`` to its record.
+        self._decisions: dict[str | None, AddressDecision] = {}
+        generation = Generation.own(context, Mode(self.mode), self.checks)
+        # An http endpoint hands every connection to h11 unread (plain_peek=False), as the endpoint does.
+        self.core = ServerCore(
+            generation, host=host, port=port, workers=workers, timeout=timeout, idle_timeout=timeout,
+            before=self._admit, after=self._session, on_record=self._failed, keep=keep, port_fields=False,
+            warnings_in_records=False, name="sip-endpoint", plain_peek=False, drain=_DRAIN,
+        )
+        self.address: tuple[str, int] = self.core.address
 
     def __repr__(self) -> str:
-        return f"<EndpointListener {self.config.protocol} level={self.level} at {_format(self.address)}>"
+        return f"<EndpointListener {self.config.protocol} level={self.level} at {format_address(self.address)}>"
 
     def __enter__(self) -> EndpointListener:
         self.start()
@@ -230,38 +205,25 @@ class EndpointListener:
             return "plain"
         return "mutual" if self.level >= 1 else "simple"
 
+    @property
+    def records(self) -> list[ConnectionRecord]:
+        """The records kept (the newest ``keep``), in order (a copy)."""
+        with self._lock:
+            return list(self._records)
+
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self.serve_forever, name="sip-endpoint-accept", daemon=True)
-            self._thread.start()
+        """Serve in a background thread."""
+        self.core.start()
 
     def serve_forever(self) -> None:
-        """Accept until :meth:`close`."""
-        while not self._stop.is_set():
-            if not self._slots.acquire(timeout=0.05):
-                continue
-            try:
-                conn, peer = self._socket.accept()
-            except TimeoutError:
-                self._slots.release()
-                continue
-            except OSError:
-                self._slots.release()
-                if self._stop.is_set():
-                    break
-                raise
-            try:
-                self._pool.submit(self._handle, conn, peer)
-            except RuntimeError:  # the pool is shut down: closing
-                self._slots.release()
-                conn.close()
-                break
+        """Accept until :meth:`close` (in the calling thread); raises a fatal accept error."""
+        self.core.serve_forever()
 
     def wait(self, count: int, timeout: float = 10.0) -> bool:
         """Wait until ``count`` connections are recorded."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            while len(self.records) < count:
+            while self.total < count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -269,22 +231,22 @@ class EndpointListener:
             return True
 
     def close(self) -> None:
-        """Stop accepting, finish the connections under way, release the port."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._socket.close()
+        """Stop accepting, finish the connections under way (each is bounded by the HTTP deadline), release
+        the port."""
+        self.core.stop(self.limits.deadline + 2 * self.timeout, drop=False)
+
+    # ------------------------------------------------------------------------------------------- records
 
     def _record(self, record: ConnectionRecord) -> None:
         with self._lock:
-            self.records.append(record)
+            self._records.append(record)
+            self.total += 1
             if self.on_record is not None:
                 with contextlib.suppress(Exception):
                     self.on_record(record)
             self._lock.notify_all()
 
-    def _result(self, where: str, *, error: tuple[Category, str] | None, protocol: str | None = None,
+    def _result(self, where: str | None, *, error: tuple[Category, str] | None, protocol: str | None = None,
                 cipher: str | None = None, peer: PeerIdentity | None = None) -> HandshakeResult:
         return HandshakeResult(
             ok=error is None, protocol=protocol, cipher=cipher, peer=peer, checks=self.checks, error=error,
@@ -292,54 +254,47 @@ class EndpointListener:
             address=where, side=Side.SERVER,
         )
 
-    def _handle(self, conn: socket.socket, peer: tuple[Any, ...]) -> None:
-        try:
-            self._serve_one(conn, peer)
-        finally:
-            self._slots.release()
+    def _decision(self, where: str | None) -> AddressDecision | None:
+        with self._lock:
+            return self._decisions.pop(where, None)
 
-    def _serve_one(self, conn: socket.socket, peer: tuple[Any, ...]) -> None:
-        where = _format(peer)
-        with conn:
-            decision = admit(self.policy, peer)
-            if not decision.allowed:
-                # Refused before any TLS byte: nothing is read or written, the connection is closed at once.
-                self._record(ConnectionRecord(
-                    self._result(where, error=(Category.ADDRESS_REFUSED, decision.reason)), decision=decision))
-                return
-            with contextlib.suppress(OSError):
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.context is None:
-                conn.settimeout(self.timeout)
-                exchanges = serve_connection(conn, self.app.handle, self.limits)
-                self._record(ConnectionRecord(self._result(where, error=None), tuple(exchanges), decision=decision))
-                return
-            try:
-                tls = accept_tls(conn, self.context, self.timeout)
-            except OSError as exc:
-                self._record(ConnectionRecord(
-                    self._result(where, error=classify(exc, side=Side.SERVER)), decision=decision))
-                return
-            with tls:
-                cert = peer_certificate(tls)
-                identity = PeerIdentity.from_certificate(cert) if cert is not None else None
-                cipher = tls.cipher()
-                known: dict[str, Any] = {
-                    "protocol": tls.version(), "cipher": cipher[0] if cipher else None, "peer": identity,
-                }
-                mismatches: tuple[Mismatch, ...] = ()
-                if self.level == 2:
-                    assert self.user is not None  # noqa: S101 - checked when the listener was made
-                    mismatches = identity_check(cert, self.user, self.config.subject_criteria,
-                                                self.config.subject_matching_properties)
-                exchanges = serve_connection(
-                    tls, lambda request: self.app.handle(request, denied=mismatches), self.limits)
-                error = None
-                if mismatches:
-                    error = (Category.SUBJECT_MISMATCH,
-                             "; ".join(m.reason for m in mismatches) + " (answered 403)")
-                self._record(ConnectionRecord(self._result(where, error=error, **known), tuple(exchanges),
-                                              mismatches, decision))
-                with contextlib.suppress(OSError, ValueError):
-                    tls.settimeout(0.5)
-                    tls.unwrap()
+    # ------------------------------------------------------------------------------------------- the hooks
+
+    def _admit(self, connection: Connection) -> tuple[Category, str] | None:
+        """``before``: the address policy, before any byte is read (a refusal is closed and recorded)."""
+        decision = admit(self.policy, connection.peer)
+        with self._lock:
+            self._decisions[connection.client] = decision
+        return None if decision.allowed else (Category.ADDRESS_REFUSED, decision.reason)
+
+    def _failed(self, result: HandshakeResult) -> None:
+        """``on_record``: a refused address or handshake is recorded here; an accepted connection is recorded
+        by :meth:`_session` once its HTTP exchanges are done."""
+        if not result.ok:
+            decision = self._decision(result.address)
+            self._record(ConnectionRecord(self._result(result.address, error=result.error), decision=decision))
+
+    def _session(self, connection: Connection) -> None:
+        """``after``: the subject check (level 2) and the HTTP/1.1 session."""
+        where, sock = connection.client, connection.sock
+        decision = self._decision(where)
+        if not isinstance(sock, ssl.SSLSocket):
+            exchanges = serve_connection(sock, self.app.handle, self.limits)
+            self._record(ConnectionRecord(self._result(where, error=None), tuple(exchanges), decision=decision))
+            return
+        cert = peer_certificate(sock)
+        identity = PeerIdentity.from_certificate(cert) if cert is not None else None
+        cipher = sock.cipher()
+        mismatches: tuple[Mismatch, ...] = ()
+        if self.level == 2:
+            assert self.user is not None  # noqa: S101 - checked when the listener was made
+            mismatches = identity_check(cert, self.user, self.config.subject_criteria,
+                                        self.config.subject_matching_properties)
+        exchanges = serve_connection(sock, lambda request: self.app.handle(request, denied=mismatches), self.limits)
+        error = None
+        if mismatches:
+            error = (Category.SUBJECT_MISMATCH, "; ".join(m.reason for m in mismatches) + " (answered 403)")
+        self._record(ConnectionRecord(
+            self._result(where, error=error, protocol=sock.version(), cipher=cipher[0] if cipher else None,
+                         peer=identity), tuple(exchanges), mismatches, decision))
+        close(connection)

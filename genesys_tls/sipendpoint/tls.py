@@ -6,6 +6,8 @@
   endpoint's chain and validity, 2 and 3 also present the client certificate from the store. No host-name
   check: none is named for Workspace (the endpoint is reached by the workstation's address; level 3 checks the
   certificate's subject against the user instead, see ``docs/sipendpoint.md``).
+* :func:`directory_context`: the client context of an ``ldaps://`` directory: the directory's chain and its
+  name (the URL's host) verified, never weaker.
 
 A store's key reaches OpenSSL through a private temporary file (folder 0700, file 0600) holding the key
 encrypted with a random one-time password, removed as soon as it is loaded.
@@ -26,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from ..errors import ConfigurationError
 from ..stores import StoreEntry
 
-__all__ = ["endpoint_context", "load_entry", "peer_certificate", "workspace_context"]
+__all__ = ["directory_context", "endpoint_context", "load_entry", "peer_certificate", "workspace_context"]
 
 
 def load_entry(context: ssl.SSLContext, entry: StoreEntry) -> None:
@@ -107,3 +109,19 @@ def peer_certificate(tls: ssl.SSLSocket) -> x509.Certificate | None:
     """The peer's certificate, parsed (``None`` when it sent none)."""
     der = tls.getpeercert(binary_form=True)
     return x509.load_der_x509_certificate(der) if der else None
+
+
+def directory_context(ca_file: str | os.PathLike[str] | None) -> ssl.SSLContext:
+    """The client context of an ``ldaps://`` directory: TLS 1.2 or later, the directory's certificate chaining
+    to ``ca_file`` (``None``: the system's trusted CAs) and naming the host of the URL (DNS name or IP address).
+
+    Raises:
+        ConfigurationError: ``ca_file`` cannot be used.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if ca_file is None:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    else:
+        _trust(context, ca_file, "--ldap-ca")
+    return context
