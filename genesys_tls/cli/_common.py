@@ -157,11 +157,11 @@ def parse_address(text: str) -> tuple[str, int]:
 MAX_TIMEOUT = 86400.0
 
 
-def check_timeout(seconds: float) -> float:
+def check_timeout(seconds: float, option: str = "--timeout") -> float:
     """A ``--timeout`` value: finite, more than 0 and at most :data:`MAX_TIMEOUT` (``nan``/``inf`` refused)."""
     if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
         raise CLIError(
-            f"--timeout {seconds}: expected a positive number of seconds, at most {MAX_TIMEOUT:g}"
+            f"{option} {seconds}: expected a positive number of seconds, at most {MAX_TIMEOUT:g}"
         )
     return seconds
 
