@@ -162,10 +162,8 @@ class SimulatedServer:
         self.timeout = timeout
         self.idle_timeout = idle_timeout
         self.workers = workers
-        if echo:
-            greeting = False
-        elif greeting is True:
-            greeting = f"genesys-tls {app}/{port_id}\n".encode()
+        if greeting is True:
+            greeting = b"" if echo else f"genesys-tls {app}/{port_id}\n".encode()
         self.greeting: bytes = greeting or b""
         self.echo = echo
         self._before = before
