@@ -137,7 +137,7 @@ def _constant_comments(module: ModuleType) -> dict[str, str]:
         match = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?::[^=]+)?=", line)
         if not match:
             continue
-        comments = []
+        comments: list[str] = []
         back = index - 1
         while back >= 0 and lines[back].startswith("#:"):
             comments.insert(0, lines[back][2:].strip())
