@@ -33,6 +33,14 @@ SCHEMAS = {
     "serve": "serve.schema.json",
     "demo": "demo.schema.json",
     "pki init": "pki-init.schema.json",
+    "doctor": "doctor.schema.json",
+    "cloud ips": "cloud-ips.schema.json",
+    "cloud probe": "cloud-probe.schema.json",
+    "cloud pac": "cloud-pac.schema.json",
+    "cloud plan": "lint.schema.json",
+    "sipendpoint check": "sipendpoint-check.schema.json",
+    "sipendpoint serve": "sipendpoint-serve.schema.json",
+    "sipendpoint connect": "sipendpoint-connect.schema.json",
 }
 #: the JSON Schema of the error object printed with ``--json``
 ERROR_SCHEMA = "error.schema.json"
