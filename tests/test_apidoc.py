@@ -53,7 +53,7 @@ def test_public_modules_are_the_ones_without_underscores() -> None:
     assert not [m for m in modules if any(part.startswith("_") for part in m.split("."))]
 
 
-def test_every_public_class_and_function_has_a_docstring() -> None:
+def test_every_public_class_function_method_and_property_has_a_docstring() -> None:
     missing = []
     for module_name in public_modules():
         module = importlib.import_module(module_name)
@@ -61,6 +61,13 @@ def test_every_public_class_and_function_has_a_docstring() -> None:
             obj = getattr(module, name)
             if (inspect.isclass(obj) or inspect.isfunction(obj)) and not inspect.getdoc(obj):
                 missing.append(f"{module_name}.{name}")
+            if not inspect.isclass(obj):
+                continue
+            for member_name, member in vars(obj).items():  # its own public methods and properties
+                function = member.fget if isinstance(member, property) else getattr(member, "__func__", member)
+                if (not member_name.startswith("_") and (isinstance(member, property) or inspect.isfunction(function))
+                        and not inspect.getdoc(function)):
+                    missing.append(f"{module_name}.{name}.{member_name}")
     assert not missing, missing
 
 
