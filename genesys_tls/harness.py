@@ -119,7 +119,8 @@ class SimulatedServer:
         after: the hook for accepted connections (default: the greeting, then the line echo).
         echo: what ``genesys-tls serve --echo`` does: no greeting, every byte the client sends is sent back
             as it arrives (:func:`genesys_tls.server.echo`, 64 KiB at a time) until the client closes or stays
-            idle for ``idle_timeout``. It cannot be combined with ``after`` or ``greeting``.
+            idle for ``idle_timeout``. It cannot be combined with ``after`` or ``greeting``
+            (:class:`~genesys_tls.errors.ConfigurationError`).
         **context_kwargs: ``password``, ``password_env``, ``crl_check``, ``crl_cache`` as
             :func:`~genesys_tls.contexts.server_context`.
 
@@ -148,7 +149,10 @@ class SimulatedServer:
         **context_kwargs: Any,
     ) -> None:
         if echo and (after is not None or greeting is not True):
-            raise ValueError("echo=True sets the after hook and sends no greeting: pass neither after nor greeting")
+            raise ConfigurationError(
+                "echo=True sets the after hook and sends no greeting", object=f"{app}/{port_id}",
+                valid="echo=True without after= and greeting=, or after=/greeting= without echo",
+            )
         self.env = env
         self.app = app
         self.port_id = port_id

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from genesys_tls.contexts import client_plan
+from genesys_tls.errors import ConfigurationError
 from genesys_tls.harness import SimulatedServer
 from genesys_tls.model import Environment
 from genesys_tls.pki import PKIFiles
@@ -100,9 +101,9 @@ def test_echo_ends_when_the_client_is_idle(genesys_env: Environment) -> None:
 
 
 def test_echo_excludes_after_and_greeting(genesys_env: Environment) -> None:
-    with pytest.raises(ValueError, match="echo"):
+    with pytest.raises(ConfigurationError, match="echo"):
         SimulatedServer(genesys_env, "TServer", "secure", port=0, echo=True, greeting=b"hi\n")
-    with pytest.raises(ValueError, match="echo"):
+    with pytest.raises(ConfigurationError, match="echo"):
         SimulatedServer(genesys_env, "TServer", "secure", port=0, echo=True, after=lambda c: None)
 
 
