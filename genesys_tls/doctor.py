@@ -119,6 +119,7 @@ class AddressOrigin:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``address`` member of ``doctor --json``: ``{address, source, from}``."""
         return {"address": self.address, "source": self.source, "from": self.text}
 
 
@@ -144,6 +145,7 @@ class PeerCertificate:
 
     @classmethod
     def from_certificate(cls, cert: x509.Certificate, where: str = "") -> PeerCertificate:
+        """The facts of a :mod:`cryptography` certificate; ``where`` says where it came from."""
         from .names import explain_target_name
 
         # ``presented`` lists the names a target-name check reads, whatever the name asked for
@@ -159,6 +161,7 @@ class PeerCertificate:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``peer`` member of ``doctor --json`` (dates as ``YYYY-MM-DD HH:MM UTC``)."""
         return {
             "subject": self.subject, "issuer": self.issuer, "names": list(self.names), "serial": self.serial,
             "not-before": _when(self.not_before), "not-after": _when(self.not_after), "from": self.where,

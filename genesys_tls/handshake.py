@@ -26,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import _ssl
 import asyncio
 import contextlib
 import socket
@@ -42,7 +43,7 @@ from .contexts import ConnectionPlan, CRLCheck, PasswordCallback, client_plan
 from .crl import CRLCache
 from .errors import Category, ConfigurationError, TLSError
 from .resolved import ResolvedSecurity
-from .results import HandshakeResult, PeerIdentity
+from .results import CertificateDetails, HandshakeResult, PeerIdentity
 from .server import CLOSE_WAIT, After, Generation, ServerCore, close
 
 __all__ = [
@@ -123,6 +124,31 @@ def _failure(plan: ConnectionPlan, error: tuple[Category, str], **known: Any) ->
     )
 
 
+#: The most certificates of a peer's chain kept in a result (OpenSSL already bounds the chain's size).
+MAX_CHAIN = 16
+
+
+def _sent_chain(tls: ssl.SSLSocket | ssl.SSLObject) -> tuple[CertificateDetails, ...]:
+    """The certificates the peer sent, its own first, unverified (also after a failed handshake).
+
+    Python 3.13 has ``get_unverified_chain()``; on 3.11 and 3.12 the same method of the underlying
+    ``_ssl`` object is used. Where neither exists, the peer's own certificate alone.
+    """
+    ders: list[bytes] = []
+    public = getattr(tls, "get_unverified_chain", None)
+    private = getattr(getattr(tls, "_sslobj", None), "get_unverified_chain", None)
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        if public is not None:
+            ders = [bytes(c) for c in public() or ()]
+        elif private is not None:
+            ders = [c.public_bytes(_ssl.ENCODING_DER) for c in private() or ()]
+        else:
+            leaf = tls.getpeercert(binary_form=True)
+            ders = [leaf] if leaf else []
+    details = (CertificateDetails.from_der(der) for der in ders[:MAX_CHAIN])
+    return tuple(d for d in details if d is not None)
+
+
 def _after_handshake(tls: ssl.SSLSocket, wait: float) -> tuple[Category, str] | None:
     """Read briefly after a TLS 1.3 handshake: a refusal of our certificate arrives now."""
     tls.settimeout(wait)
@@ -153,6 +179,7 @@ def connect(
     password_env: str | None = None,
     crl_check: CRLCheck = "leaf",
     crl_cache: CRLCache | None = None,
+    chain: bool = False,
 ) -> HandshakeResult:
     """One blocking TLS client handshake with a connection's effective settings.
 
@@ -165,6 +192,9 @@ def connect(
         check: raise :class:`~genesys_tls.errors.TLSError` on failure (``result`` holds the
             :class:`HandshakeResult`); ``False`` returns the failed result.
         password, password_env, crl_check, crl_cache: as :func:`~genesys_tls.contexts.client_context`.
+        chain: keep the certificates the server sent in :attr:`HandshakeResult.chain` (with subject,
+            issuer, SANs, validity and fingerprints), also when the handshake failed once they arrived
+            (an untrusted or expired server shows what it sent).
 
     Returns:
         The result; ``ok`` is true when the handshake succeeded and every check passed.
@@ -176,16 +206,16 @@ def connect(
     options = {"password": password, "password_env": password_env, "crl_check": crl_check, "crl_cache": crl_cache}
     planned = _plan(plan_or_resolved, address, options)
     if isinstance(planned, HandshakeResult):
-        return _finish(planned, check)
-    return _finish(_client_handshake(planned, timeout), check)
+        return _finish(attrs.evolve(planned, chain=()) if chain else planned, check)
+    return _finish(_client_handshake(planned, timeout, chain), check)
 
 
-def _client_handshake(plan: ConnectionPlan, timeout: float) -> HandshakeResult:
+def _client_handshake(plan: ConnectionPlan, timeout: float, chain: bool = False) -> HandshakeResult:
     try:
         sock = socket.create_connection((plan.dial_host, plan.dial_port), timeout=timeout)
     except OSError as exc:
         category, detail = classify(exc, side=Side.CLIENT)
-        return _failure(plan, (category, f"{plan.address}: {detail}"))
+        return _failure(plan, (category, f"{plan.address}: {detail}"), **({"chain": ()} if chain else {}))
     with sock:
         _no_delay(sock)
         try:
@@ -199,16 +229,19 @@ def _client_handshake(plan: ConnectionPlan, timeout: float) -> HandshakeResult:
                 tls.do_handshake()
             except OSError as exc:
                 category, detail = classify(exc, side=Side.CLIENT)
-                return _failure(plan, _refine(category, detail, exc, plan))
+                sent = {"chain": _sent_chain(tls)} if chain else {}
+                return _failure(plan, _refine(category, detail, exc, plan), **sent)
             protocol, cipher = tls.version(), _cipher_name(tls.cipher())
             peer = PeerIdentity.from_der(tls.getpeercert(binary_form=True))
+            certificates = _sent_chain(tls) if chain else None
             if protocol == "TLSv1.3":
                 refused = _after_handshake(tls, min(POST_HANDSHAKE_WAIT, timeout))
                 if refused is not None:
-                    return _failure(plan, refused, protocol=protocol, cipher=cipher, peer=peer)
+                    return _failure(plan, refused, protocol=protocol, cipher=cipher, peer=peer, chain=certificates)
     return HandshakeResult(
         ok=True, protocol=protocol, cipher=cipher, peer=peer, checks=plan.checks, error=None,
         mode=plan.mode.value, authenticated=plan.authenticated, address=plan.address, warnings=plan.warnings,
+        chain=certificates,
     )
 
 
@@ -244,15 +277,17 @@ async def connect_async(
     password_env: str | None = None,
     crl_check: CRLCheck = "leaf",
     crl_cache: CRLCache | None = None,
+    chain: bool = False,
 ) -> HandshakeResult:
-    """:func:`connect` on asyncio streams (same arguments, same result and errors).
+    """:func:`connect` on asyncio streams (same arguments, same result and errors; ``chain`` is filled
+    once the handshake completed).
 
     The context is built synchronously (file reads); the connection and the handshake do not block the loop.
     """
     options = {"password": password, "password_env": password_env, "crl_check": crl_check, "crl_cache": crl_cache}
     planned = _plan(plan_or_resolved, address, options)
     if isinstance(planned, HandshakeResult):
-        return _finish(planned, check)
+        return _finish(attrs.evolve(planned, chain=()) if chain else planned, check)
     plan = planned
     try:
         reader, writer = await asyncio.wait_for(
@@ -269,7 +304,8 @@ async def connect_async(
         category, detail = classify(exc, side=Side.CLIENT)
         if category is Category.CONNECTION and not isinstance(exc, ssl.SSLError):
             detail = f"{plan.address}: {detail}"
-        return _finish(_failure(plan, _refine(category, detail, exc, plan)), check)
+        sent = {"chain": ()} if chain else {}
+        return _finish(_failure(plan, _refine(category, detail, exc, plan), **sent), check)
     except ValueError as exc:  # a name Python refuses as server_hostname
         raise _bad_name(plan, exc) from None
     try:
@@ -283,6 +319,7 @@ async def connect_async(
             peer = PeerIdentity.from_der(tls.getpeercert(binary_form=True)) if tls else None
         except ValueError:
             peer = PeerIdentity.from_dict(writer.get_extra_info("peercert"))
+        certificates = (_sent_chain(tls) if tls else ()) if chain else None
         refused: tuple[Category, str] | None = None
         if protocol is None and cipher is not None and cipher.startswith("TLS_"):
             protocol = "TLSv1.3"  # only TLS 1.3 suites are named TLS_*
@@ -308,10 +345,13 @@ async def connect_async(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(writer.wait_closed(), _CLOSE_WAIT)
     if refused is not None:
-        return _finish(_failure(plan, refused, protocol=protocol, cipher=cipher, peer=peer), check)
+        return _finish(
+            _failure(plan, refused, protocol=protocol, cipher=cipher, peer=peer, chain=certificates), check
+        )
     return HandshakeResult(
         ok=True, protocol=protocol, cipher=cipher, peer=peer, checks=plan.checks, error=None,
         mode=plan.mode.value, authenticated=plan.authenticated, address=plan.address, warnings=plan.warnings,
+        chain=certificates,
     )
 
 

@@ -66,6 +66,7 @@ from .resolve import Reading, resolve_client, resolve_server
 from .resolved import Check, Mode, PortMode, ResolvedSecurity
 from .results import HandshakeRecord, HandshakeResult
 from .server import After, Before, Generation, GenerationHolder, ServerCore, echo_lines, is_tls_client_hello
+from .server import echo as _echo_bytes
 
 __all__ = [
     "DEFAULT_LINE",
@@ -116,6 +117,10 @@ class SimulatedServer:
         workers: the most connections handled at once.
         before: a :mod:`genesys_tls.server` hook run before any byte is read (a refusal is recorded).
         after: the hook for accepted connections (default: the greeting, then the line echo).
+        echo: what ``genesys-tls serve --echo`` does: no greeting, every byte the client sends is sent back
+            as it arrives (:func:`genesys_tls.server.echo`, 64 KiB at a time) until the client closes or stays
+            idle for ``idle_timeout``. It cannot be combined with ``after`` or ``greeting``
+            (:class:`~genesys_tls.errors.ConfigurationError`).
         **context_kwargs: ``password``, ``password_env``, ``crl_check``, ``crl_cache`` as
             :func:`~genesys_tls.contexts.server_context`.
 
@@ -140,8 +145,14 @@ class SimulatedServer:
         workers: int = 64,
         before: Before | None = None,
         after: After | None = None,
+        echo: bool = False,
         **context_kwargs: Any,
     ) -> None:
+        if echo and (after is not None or greeting is not True):
+            raise ConfigurationError(
+                "echo=True sets the after hook and sends no greeting", object=f"{app}/{port_id}",
+                valid="echo=True without after= and greeting=, or after=/greeting= without echo",
+            )
         self.env = env
         self.app = app
         self.port_id = port_id
@@ -156,9 +167,12 @@ class SimulatedServer:
         self.idle_timeout = idle_timeout
         self.workers = workers
         if greeting is True:
-            greeting = f"genesys-tls {app}/{port_id}\n".encode()
+            greeting = b"" if echo else f"genesys-tls {app}/{port_id}\n".encode()
         self.greeting: bytes = greeting or b""
+        self.echo = echo
         self._before = before
+        if echo:
+            after = _echo_bytes
         self._after = after if after is not None else echo_lines(self.greeting)
         # An upgrade port without tls=1 gets a context too (its TLS side).
         self.holder = GenerationHolder(Generation.build(self.resolved, **context_kwargs))

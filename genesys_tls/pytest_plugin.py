@@ -8,7 +8,9 @@
   (``tls=1``) and ``mutual`` (``tls=1;tls-mutual=1``), and ``Client_client-host`` with connections to
   ``secure`` and ``mutual`` checking the host name.
 * ``genesys_server`` (factory): ``genesys_server("TServer", "secure")`` starts a
-  :class:`~genesys_tls.harness.SimulatedServer` on an ephemeral loopback port and stops it at teardown.
+  :class:`~genesys_tls.harness.SimulatedServer` on an ephemeral loopback port and stops it at teardown;
+  ``genesys_server("TServer", "secure", echo=True)`` echoes every byte after the handshake, as
+  ``genesys-tls serve --echo`` does.
 * ``genesys_client`` (factory): ``genesys_client("Client_client-host", server)`` dials once with the
   connection's settings and returns the :class:`~genesys_tls.handshake.HandshakeResult`.
 

@@ -456,7 +456,32 @@ class ResolvedSecurity:
         return opt.source.value
 
     def path(self, name: str) -> Path | None:
-        """A file option's value as a path, relative paths resolved against :attr:`base_dir`."""
+        """The file an option names, as the component would open it: its effective value as a
+        :class:`~pathlib.Path`, a relative path joined to :attr:`base_dir` (the folder of the file
+        :func:`~genesys_tls.loaders.load` read).
+
+        For ``certificate`` holding a comma-separated chain this is the first file (the leaf); :meth:`paths`
+        gives them all. The file is neither read nor checked for existence (``lint`` and the context
+        builders do that).
+
+        Args:
+            name: a file option of the catalogue: ``certificate``, ``certificate-key``, ``trusted-ca``,
+                ``tls-crl``...
+
+        Returns:
+            the path, or ``None`` when the option is not set (or is not a file option).
+
+        Raises:
+            KeyError: ``name`` is not an option of this resolution (the message lists the known ones).
+            ConfigurationError: the value is a Windows certificate-store thumbprint, which names no file.
+
+        Example::
+
+            client = gt.resolve_client(gt.load("examples/environment.yaml"), "MyTLibClient", "TServer_SIP",
+                                       "secure")
+            client.path("trusted-ca")   # PosixPath('/.../examples/certs/ca.pem')
+            client.path("tls-crl")      # None: not set
+        """
         paths = self.paths(name)
         return paths[0] if paths else None
 

@@ -13,12 +13,13 @@ from typing import Any
 
 import attrs
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from .catalogue import Side
 from .errors import Category
 from .resolved import NOT_AUTHENTICATED, Check, Mode, PortMode
 
-__all__ = ["HandshakeRecord", "HandshakeResult", "PeerIdentity"]
+__all__ = ["CertificateDetails", "HandshakeRecord", "HandshakeResult", "PeerIdentity"]
 
 #: ``getpeercert()`` attribute names -> RFC 4514 short names.
 _ATTRIBUTE_NAMES = {
@@ -106,6 +107,86 @@ class PeerIdentity:
         return {"subject": self.subject, "issuer": self.issuer, "sans": list(self.sans)}
 
 
+def _fingerprint(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> str:
+    return cert.fingerprint(algorithm).hex(":").upper()
+
+
+def _utc_text(when: Any) -> str:
+    return str(when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+@attrs.frozen
+class CertificateDetails:
+    """One certificate of the chain a peer sent, as ``connect --show-certs`` shows it.
+
+    Attributes:
+        subject: the subject, RFC 4514.
+        issuer: the issuer, RFC 4514.
+        sans: the subjectAltName entries, as in :class:`PeerIdentity`.
+        serial: the serial number, upper-case hexadecimal.
+        not_before: start of validity, ISO 8601 UTC (``2026-01-31T12:00:00Z``).
+        not_after: end of validity, ISO 8601 UTC.
+        sha256: the SHA-256 fingerprint of the DER certificate, ``AB:CD:...`` (as ``openssl x509
+            -fingerprint -sha256`` prints it).
+        sha1: the SHA-1 fingerprint (what Windows calls the thumbprint, without the colons).
+        ca: whether basicConstraints says it is a CA.
+        pem: the certificate, PEM.
+    """
+
+    subject: str
+    issuer: str
+    sans: tuple[str, ...]
+    serial: str
+    not_before: str
+    not_after: str
+    sha256: str
+    sha1: str
+    ca: bool
+    pem: str = attrs.field(repr=False)
+
+    @classmethod
+    def from_der(cls, der: bytes) -> CertificateDetails | None:
+        """The details of a DER certificate (``None`` when it cannot be parsed)."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # RFC 5280 violations: the details are best effort
+                cert = x509.load_der_x509_certificate(der)
+                identity = PeerIdentity.from_certificate(cert)
+                try:
+                    ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+                except (x509.ExtensionNotFound, ValueError):
+                    ca = False
+                return cls(
+                    subject=identity.subject,
+                    issuer=identity.issuer,
+                    sans=identity.sans,
+                    serial=format(cert.serial_number, "X"),
+                    not_before=_utc_text(cert.not_valid_before_utc),
+                    not_after=_utc_text(cert.not_valid_after_utc),
+                    sha256=_fingerprint(cert, hashes.SHA256()),
+                    sha1=_fingerprint(cert, hashes.SHA1()),  # noqa: S303 - an identifier, not a signature
+                    ca=ca,
+                    pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+                )
+        except ValueError:
+            return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """One member of ``connect --json --show-certs``'s ``chain``."""
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "sans": list(self.sans),
+            "serial": self.serial,
+            "not-before": self.not_before,
+            "not-after": self.not_after,
+            "sha256": self.sha256,
+            "sha1": self.sha1,
+            "ca": self.ca,
+            "pem": self.pem,
+        }
+
+
 @attrs.frozen
 class HandshakeResult:
     """The outcome of one handshake: the one result type of the clients, the server core, the simulated
@@ -128,6 +209,9 @@ class HandshakeResult:
         tls: server records: the connection used TLS (``None`` where not recorded).
         port_mode: server records: the mode of the port it arrived on (``None`` where not recorded).
         generation: server records: the number of the settings generation that served it.
+        chain: the certificates the peer sent, its own first, as it sent them (not verified: also after a
+            refused handshake); ``None`` unless asked for (``connect(..., chain=True)``, ``connect
+            --show-certs``).
         at: ``time.monotonic()`` when it was made.
     """
 
@@ -145,6 +229,7 @@ class HandshakeResult:
     tls: bool | None = None
     port_mode: PortMode | None = None
     generation: int | None = None
+    chain: tuple[CertificateDetails, ...] | None = attrs.field(default=None, repr=False)
     at: float = attrs.field(factory=time.monotonic, eq=False, repr=False)
 
     @property
@@ -178,8 +263,8 @@ class HandshakeResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``connect --json`` / ``serve --json`` object, plus ``mode``, ``authenticated``,
-        ``address``, ``warning`` (encryption-only), ``warnings`` (when there are any), and ``tls`` and
-        ``port-mode`` for the records of a simulated server."""
+        ``address``, ``warning`` (encryption-only), ``warnings`` (when there are any), ``tls`` and
+        ``port-mode`` for the records of a simulated server, and ``chain`` when it was asked for."""
         out: dict[str, Any] = {
             "ok": self.ok,
             "protocol": self.protocol,
@@ -200,6 +285,8 @@ class HandshakeResult:
         if self.port_mode is not None:
             out["tls"] = bool(self.tls)
             out["port-mode"] = self.port_mode.value
+        if self.chain is not None:
+            out["chain"] = [c.to_dict() for c in self.chain]
         return out
 
 

@@ -33,6 +33,14 @@ SCHEMAS = {
     "serve": "serve.schema.json",
     "demo": "demo.schema.json",
     "pki init": "pki-init.schema.json",
+    "doctor": "doctor.schema.json",
+    "cloud ips": "cloud-ips.schema.json",
+    "cloud probe": "cloud-probe.schema.json",
+    "cloud pac": "cloud-pac.schema.json",
+    "cloud plan": "lint.schema.json",
+    "sipendpoint check": "sipendpoint-check.schema.json",
+    "sipendpoint serve": "sipendpoint-serve.schema.json",
+    "sipendpoint connect": "sipendpoint-connect.schema.json",
 }
 #: the JSON Schema of the error object printed with ``--json``
 ERROR_SCHEMA = "error.schema.json"
@@ -157,11 +165,11 @@ def parse_address(text: str) -> tuple[str, int]:
 MAX_TIMEOUT = 86400.0
 
 
-def check_timeout(seconds: float) -> float:
+def check_timeout(seconds: float, option: str = "--timeout") -> float:
     """A ``--timeout`` value: finite, more than 0 and at most :data:`MAX_TIMEOUT` (``nan``/``inf`` refused)."""
     if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
         raise CLIError(
-            f"--timeout {seconds}: expected a positive number of seconds, at most {MAX_TIMEOUT:g}"
+            f"{option} {seconds}: expected a positive number of seconds, at most {MAX_TIMEOUT:g}"
         )
     return seconds
 

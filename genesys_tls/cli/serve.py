@@ -26,6 +26,7 @@ from .resolve import add_reading
 
 if TYPE_CHECKING:  # the CLI loads ssl only when a command that needs it runs
     from ..handshake import HandshakeResult, Server
+    from ..server import After
 
 
 
@@ -44,9 +45,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--address", metavar="HOST:PORT", help="listen there instead (default 127.0.0.1:<port number>)")
     p.add_argument("--count", type=int, metavar="N", help="stop after N handshakes")
     p.add_argument("--json", action="store_true", help="JSON lines output (contract shape)")
+    add_echo(p)
     add_reading(p)
     add_tls_options(p)
     p.set_defaults(run=run)
+
+
+def add_echo(parser: argparse.ArgumentParser) -> None:
+    """``--echo`` and ``--idle-timeout``."""
+    parser.add_argument(
+        "--echo",
+        action="store_true",
+        help="after an accepted handshake, send back every byte the client sends (64 KiB at a time) until it "
+        "closes or stays idle for --idle-timeout; without it the server closes right after the handshake",
+    )
+    parser.add_argument(
+        "--idle-timeout", type=float, default=60.0, metavar="S",
+        help="--echo: seconds the server waits for the client's next bytes before closing (default 60)",
+    )
+
+
+def echo_hook(args: argparse.Namespace) -> After:
+    """The ``after`` hook ``--echo`` asks for (close right after the handshake without it)."""
+    from ..server import close, echo
+
+    check_timeout(args.idle_timeout, "--idle-timeout")
+    return echo if args.echo else close
 
 
 def render(result: HandshakeResult) -> str:
@@ -69,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 1:
         raise CLIError(f"--count {args.count}: expected a positive number")
     check_timeout(args.timeout)
+    after = echo_hook(args)
     env = load_env(args.env)
     resolved = resolve_server(
         env, args.app, args.port, reading=args.reading, legacy_protocols=args.legacy_protocols
@@ -112,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
                 password_env=args.password_env,
                 crl_check=args.crl_check,
                 timeout=args.timeout,
+                idle_timeout=args.idle_timeout,
+                after=after,
                 keep=0,
             )
         except KeyboardInterrupt:

@@ -370,6 +370,7 @@ class Tinyproxy:
         return f"{LOOPBACK}:{self.port}"
 
     def close(self) -> None:
+        """Stop the tinyproxy process (terminate, then kill after 5 s) and remove its files."""
         if self._process.poll() is None:
             self._process.terminate()
             try:

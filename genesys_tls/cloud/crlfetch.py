@@ -170,6 +170,7 @@ class CRLFetchCache:
         self.fetches: dict[str, int] = {}
 
     def clear(self) -> None:
+        """Forget every cached CRL and the fetch counts."""
         with self._lock:
             self._entries.clear()
             self.fetches.clear()

@@ -56,6 +56,7 @@ class KnownIP:
 
     @property
     def ipv6(self) -> bool:
+        """Whether the entry is an IPv6 address or network."""
         return self.network.version == 6
 
     @property

@@ -63,6 +63,7 @@ class FirewallRule:
 
     @property
     def any_destination(self) -> bool:
+        """Whether the rule allows any destination (no ``destination`` given)."""
         return self.destination is None
 
 
@@ -92,9 +93,11 @@ class Plan:
     exposures: tuple[tuple[str, str], ...]
 
     def uses(self, app: str) -> bool:
+        """Whether the plan lists a use of the cloud application ``app``."""
         return any(a.app == app for a in self.apps)
 
     def on(self, network: str) -> list[AppUse]:
+        """The uses of cloud applications from ``network``, in plan order."""
         return [a for a in self.apps if a.network == network]
 
 

@@ -83,6 +83,7 @@ class ProbeResult:
 
     @property
     def category(self) -> Category | None:
+        """The failure category, ``None`` when the probe passed."""
         return self.error[0] if self.error else None
 
     def to_dict(self) -> dict[str, Any]:

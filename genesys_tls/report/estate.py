@@ -139,6 +139,7 @@ class Estate:
         return out
 
     def summary(self) -> dict[str, int]:
+        """The number of findings per severity: ``{error, warning, info}``."""
         counts = {"error": 0, "warning": 0, "info": 0}
         for f in self.findings:
             counts[f.severity.value] = counts.get(f.severity.value, 0) + 1

@@ -45,6 +45,7 @@ class Request:
     body: bytes = b""
 
     def header(self, name: str) -> str | None:
+        """A header of the request (name ignoring case), ``None`` when absent."""
         wanted = name.lower()
         return next((v for k, v in self.headers if k == wanted), None)
 
@@ -59,10 +60,12 @@ class Response:
 
     @classmethod
     def json(cls, status: int, data: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
+        """A JSON response with ``status``, the body ``data`` and extra ``headers``."""
         body = json.dumps(data).encode("utf-8")
         return cls(status, (("content-type", "application/json"), *headers), body)
 
     def with_headers(self, extra: Sequence[tuple[str, str]]) -> Response:
+        """The same response with ``extra`` headers appended."""
         return attrs.evolve(self, headers=(*self.headers, *extra))
 
     def data(self) -> Any:
@@ -135,6 +138,7 @@ class EndpointApp:
                               ("access-control-allow-headers", "Content-Type"), ("access-control-max-age", "600")))
 
     def status(self) -> dict[str, Any]:
+        """The ``GET /status`` answer: state, generation, active calls, finalizing."""
         return {"state": "session" if self.session else "idle", "generation": self.generation,
                 "active_calls": len(self.calls), "finalizing": self._finalizing}
 

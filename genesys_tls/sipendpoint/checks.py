@@ -48,6 +48,7 @@ class AddressPolicy:
 
     @classmethod
     def from_config(cls, config: EndpointConfig) -> AddressPolicy:
+        """The address policy of an endpoint's ``.exe.config`` (its IPv4 and IPv6 ranges and ``localhost``)."""
         return cls(config.ipv4_ranges, config.ipv6_ranges, config.localhost)
 
     @property
@@ -103,6 +104,7 @@ class Mismatch:
 
     @property
     def reason(self) -> str:
+        """One readable sentence: which criterion failed and why."""
         if self.certificate_value is None:
             return f"the certificate has no {self.criterion} for criterion {self.index + 1}"
         if self.directory_value is None:
@@ -111,6 +113,7 @@ class Mismatch:
                 f"{self.directory_value!r}")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{index, criterion, property, certificate, directory, reason}``."""
         return {"index": self.index, "criterion": self.criterion, "property": self.property_name,
                 "certificate": self.certificate_value, "directory": self.directory_value, "reason": self.reason}
 

@@ -69,10 +69,12 @@ class SessionResult:
 
     @property
     def ok(self) -> bool:
+        """The handshake succeeded and the endpoint answered with an HTTP status below 400."""
         return self.handshake.ok and self.status is not None and self.status < 400
 
     @property
     def category(self) -> Category | None:
+        """The handshake's failure category, ``None`` when it succeeded."""
         return self.handshake.category
 
     @property
@@ -86,9 +88,12 @@ class SessionResult:
 
     @property
     def session(self) -> str | None:
+        """The session id of the answer, ``None`` when there is none."""
         return self.data.get("session") if isinstance(self.data, dict) else None
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``sipendpoint connect --json`` shape: the handshake's ``connect`` object plus ``outcome``,
+        ``status``, ``response`` and ``mismatches``."""
         out = self.handshake.to_dict()
         out["ok"] = self.ok
         out["outcome"] = self.outcome
@@ -153,12 +158,16 @@ class WorkspaceClient:
 
     @property
     def checks(self) -> tuple[Check, ...]:
+        """What Workspace verifies of the endpoint: nothing at level 0, the chain at 1 and 2, and the subject
+        too at 3."""
         if not self.level:
             return ()
         return (Check.CHAIN, Check.SUBJECT) if self.level == 3 else (Check.CHAIN,)
 
     @property
     def mode(self) -> str:
+        """The link's mode as Workspace sees it: ``plain`` (http), ``encryption-only`` (level 0), ``simple`` (1),
+        ``mutual`` (2 and 3)."""
         if self.level is None:
             return "plain"
         if self.level == 0:
@@ -178,12 +187,15 @@ class WorkspaceClient:
         return self.request(address, "POST", "/sessions")
 
     def status(self, address: tuple[str, int]) -> SessionResult:
+        """``GET /status`` on the endpoint."""
         return self.request(address, "GET", "/status")
 
     def start_call(self, address: tuple[str, int], session: str) -> SessionResult:
+        """``POST /sessions/SESSION/calls``: start a call in a session."""
         return self.request(address, "POST", f"/sessions/{session}/calls")
 
     def end_call(self, address: tuple[str, int], session: str, call: str) -> SessionResult:
+        """``DELETE /sessions/SESSION/calls/CALL``: end a call."""
         return self.request(address, "DELETE", f"/sessions/{session}/calls/{call}")
 
     def finalize(self, address: tuple[str, int], session: str) -> SessionResult:

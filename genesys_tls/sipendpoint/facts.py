@@ -75,10 +75,12 @@ class MatrixRow:
 
     @property
     def endpoint_level(self) -> int:
+        """The row's endpoint ``security_level``."""
         return int(self.endpoint["security_level"])
 
     @property
     def workspace_level(self) -> int:
+        """The row's Workspace ``security-level``."""
         return int(self.workspace["security-level"])
 
 

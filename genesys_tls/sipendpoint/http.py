@@ -26,9 +26,13 @@ _READ = 8192
 class HTTPStream(Protocol):
     """What the HTTP layer reads and writes: a socket or a TLS socket."""
 
-    def recv(self, bufsize: int, /) -> bytes: ...
+    def recv(self, bufsize: int, /) -> bytes:
+        """Up to ``bufsize`` bytes; ``b""`` when the peer closed."""
+        ...
 
-    def sendall(self, data: bytes, /) -> Any: ...
+    def sendall(self, data: bytes, /) -> Any:
+        """Send all of ``data``."""
+        ...
 
 
 @attrs.frozen
@@ -61,6 +65,7 @@ class Exchange:
     status: int
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{method, target, status}``."""
         return {"method": self.method, "target": self.target, "status": self.status}
 
 

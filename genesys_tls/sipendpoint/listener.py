@@ -74,9 +74,12 @@ class ConnectionRecord:
 
     @property
     def category(self) -> Category | None:
+        """The handshake's failure category, ``None`` when it succeeded."""
         return self.handshake.category
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``sipendpoint serve --json`` line: the handshake's ``connect`` object plus ``requests``,
+        ``mismatches`` and ``address_policy``."""
         out = self.handshake.to_dict()
         out["requests"] = [e.to_dict() for e in self.exchanges]
         if self.mismatches:
@@ -195,12 +198,14 @@ class EndpointListener:
 
     @property
     def checks(self) -> tuple[Check, ...]:
+        """What the endpoint verifies of Workspace: nothing at level 0, the chain at 1, and the subject too at 2."""
         if self.level is None or self.level == 0:
             return ()
         return (Check.CHAIN, Check.SUBJECT) if self.level == 2 else (Check.CHAIN,)
 
     @property
     def mode(self) -> str:
+        """The link's mode as the endpoint sees it: ``plain`` (http), ``simple`` (level 0), ``mutual`` (1 and 2)."""
         if self.level is None:
             return "plain"
         return "mutual" if self.level >= 1 else "simple"

@@ -431,6 +431,7 @@ class WorkspaceSettings:
 
     @property
     def tls(self) -> bool:
+        """Whether Workspace reaches the endpoint over HTTPS."""
         return self.protocol == "https"
 
 

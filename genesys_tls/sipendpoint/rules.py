@@ -150,12 +150,15 @@ class SipReport:
     source: str | None
 
     def summary(self) -> dict[str, int]:
+        """The number of findings per severity: ``{error, warning, info}``."""
         return {s.value: sum(1 for f in self.findings if f.severity is s) for s in Severity}
 
     def codes(self) -> set[str]:
+        """The codes of the findings."""
         return {f.code for f in self.findings}
 
     def fails(self, threshold: Severity | str = Severity.ERROR) -> bool:
+        """Whether a finding reaches ``threshold`` (``error`` or ``warning``)."""
         level = Severity(threshold)
         return any(f.severity.rank >= level.rank for f in self.findings)
 

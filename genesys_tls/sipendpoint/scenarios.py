@@ -166,6 +166,7 @@ class SipScenarioResult:
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{name, expected, outcome, passed, server, detail}``."""
         return {"name": self.scenario.name, "expected": self.scenario.expected, "outcome": self.outcome,
                 "passed": self.passed, "server": self.server_outcome, "detail": self.detail}
 
