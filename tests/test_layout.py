@@ -59,7 +59,10 @@ OPTION_NAME_EXCEPTIONS = {
     "catalogue.py": "the catalogue itself",
     "resolve.py": "the resolver (precedence per option)",
     "resolved.py": "the typed properties over the resolver's answer",
-    "lint/rules.py": "findings name the option they are about",
+    "lint/layers.py": "findings name the option they are about; a level's values are keyed by option name",
+    "lint/files.py": "findings name the file option they are about; a level's values are keyed by option name",
+    "lint/ports.py": "findings name the option they are about and where it is written",
+    "lint/links.py": "findings name the option they are about and where it is written",
     "contexts.py": "error locations name the option a file or value came from",
     "_policy.py": "error locations and warnings name sec-protocol / cipher-list",
     "crl.py": "errors name tls-crl (crl.OPTION)",
@@ -89,3 +92,28 @@ def test_top_level_exports_the_server_and_classify() -> None:
 
     assert genesys_tls.Server is handshake.Server and genesys_tls.ServerCore is server.ServerCore
     assert genesys_tls.connect_async is handshake.connect_async and genesys_tls.classify is handshake.classify
+
+
+def test_tests_import_nothing_private_from_lint() -> None:
+    """The builders of the rule examples are public (``genesys_tls.lint.examples``): no test reaches for a
+    private name of a lint module, imported or as an attribute of an imported lint module."""
+    offenders = []
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("genesys_tls.lint"):
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        offenders.append(f"{path.name}: {node.module}.{alias.name}")
+                    elif node.module == "genesys_tls.lint":  # a module of the package, imported by name
+                        modules.add(alias.asname or alias.name)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr.startswith("_")
+            ):
+                offenders.append(f"{path.name}: {node.value.id}.{node.attr}")
+    assert offenders == []
