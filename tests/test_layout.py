@@ -117,3 +117,51 @@ def test_tests_import_nothing_private_from_lint() -> None:
             ):
                 offenders.append(f"{path.name}: {node.value.id}.{node.attr}")
     assert offenders == []
+
+
+#: The option names lint still looks up by name (``x["name"]``, ``x.get("name")``, ``x.paths("name")``), per
+#: module, and why; every other question lint asks is a typed property of ``ResolvedSecurity``.
+LINT_OPTION_LOOKUPS = {
+    "lint/files.py": (
+        {"certificate", "certificate-key", "provider", "tls-crl", "trusted-ca"},
+        "the file checks read one level's own values (before precedence), which are keyed by option name",
+    ),
+    "lint/links.py": (
+        {"client-auth", "tls", "tls-target-name-check"},
+        "provenance of tls (where it was written, what it shadowed: GT212, GT214), the values quoted in "
+        "GT206/GT209 messages, and the default port's own tls before resolution (GT213)",
+    ),
+    "lint/ports.py": (
+        {"certificate", "sec-protocol", "tls", "upgrade"},
+        "provenance (GT204: sec-protocol at the certificate's level) and the values quoted in messages",
+    ),
+}
+
+
+def _option_lookups(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("get", "path", "paths")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            key = node.args[0].value
+        else:
+            continue
+        if isinstance(key, str) and key in CATALOGUE:
+            found.add(key)
+    return found
+
+
+def test_lint_reads_resolved_settings_through_typed_properties() -> None:
+    found = {
+        str(path.relative_to(PACKAGE)): lookups
+        for path in sorted((PACKAGE / "lint").glob("*.py"))
+        if (lookups := _option_lookups(path))
+    }
+    assert found == {module: names for module, (names, _why) in LINT_OPTION_LOOKUPS.items()}

@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 
 from .._pem import is_ca, spki
-from ..catalogue import CATALOGUE, FILE_PROVIDER, Kind, Level, Option, is_thumbprint
+from ..catalogue import CATALOGUE, FILE_PROVIDER, Kind, Level, is_thumbprint
 from ..errors import TLSError
 from ..resolve import ResolvedSecurity
 from .context import LintContext
@@ -108,9 +108,10 @@ def verify_chain(chain: Sequence[x509.Certificate], anchors: Sequence[x509.Certi
     )
 
 
-def _path_values(ctx: LintContext, opt: Option, value: str) -> list[Path]:
-    """The files an option value names (``certificate`` may be a comma-separated chain), made absolute."""
-    parts = value.split(",") if opt.kind is Kind.CERTIFICATE else [value]
+def _path_values(ctx: LintContext, value: str, *, chain: bool = False) -> list[Path]:
+    """The files an option value names (a ``chain``, as ``certificate`` is, may be comma-separated), made
+    absolute."""
+    parts = value.split(",") if chain else [value]
     out = []
     for part in parts:
         path = Path(part.strip())
@@ -132,7 +133,7 @@ def check_files(ctx: LintContext, obj: str, level: Level, valid: Mapping[str, st
             certs = loaded
     key_value = valid.get("certificate-key")
     if key_value is not None and pem:
-        key_path = _path_values(ctx, CATALOGUE["certificate-key"], key_value)[0]
+        key_path = _path_values(ctx, key_value)[0]
         entry = ctx.files.private_key(key_path)
         if entry.problem is not None:
             _file_problem(ctx, obj, level, "certificate-key", entry.problem)
@@ -148,7 +149,7 @@ def check_files(ctx: LintContext, obj: str, level: Level, valid: Mapping[str, st
             )
     crl_value = valid.get("tls-crl")
     if crl_value is not None:
-        crl_path = _path_values(ctx, CATALOGUE["tls-crl"], crl_value)[0]
+        crl_path = _path_values(ctx, crl_value)[0]
         entry_crl = ctx.files.crls(crl_path)
         if entry_crl.problem is not None:
             _file_problem(ctx, obj, level, "tls-crl", entry_crl.problem)
@@ -175,7 +176,7 @@ def _check_crl_trust_here(
     ca_value = valid.get("trusted-ca")
     if ca_value is None or is_thumbprint(ca_value) or valid.get("provider", FILE_PROVIDER) != FILE_PROVIDER:
         return
-    ca_path = _path_values(ctx, CATALOGUE["trusted-ca"], ca_value)[0]
+    ca_path = _path_values(ctx, ca_value)[0]
     trusted = ctx.files.certificates(ca_path).value
     if not trusted:
         return
@@ -183,7 +184,7 @@ def _check_crl_trust_here(
     cert_key = ""
     cert_value = valid.get("certificate")
     if cert_value is not None and not is_thumbprint(cert_value):
-        paths = _path_values(ctx, CATALOGUE["certificate"], cert_value)
+        paths = _path_values(ctx, cert_value, chain=True)
         loaded = [ctx.files.certificates(p).value for p in paths]
         if all(loaded):
             own = tuple(c for certs in loaded for c in (certs or ())[1:] if is_ca(c))
@@ -208,7 +209,7 @@ def _load_certificates(
 ) -> list[x509.Certificate] | None:
     out: list[x509.Certificate] = []
     ok = True
-    for path in _path_values(ctx, CATALOGUE[name], value):
+    for path in _path_values(ctx, value, chain=CATALOGUE[name].kind is Kind.CERTIFICATE):
         entry = ctx.files.certificates(path)
         if entry.problem is not None:
             _file_problem(ctx, obj, level, name, entry.problem)
@@ -306,25 +307,23 @@ def side_files(ctx: LintContext, res: ResolvedSecurity) -> SideFiles:
         trusted_key: str | None = None
         thumbprint = False
         pem = res.uses_pem_files
-        cert_value = res["certificate"].value
-        if cert_value and is_thumbprint(cert_value):
+        if res.certificate_in_store:
             thumbprint = True
-        elif cert_value and pem:
-            paths = res.paths("certificate")
+        elif res.has_certificate and pem:
+            paths = res.certificate_paths
             loaded = [ctx.files.certificates(p) for p in paths]
             if all(e.value for e in loaded):
                 chain = tuple(c for e in loaded for c in e.value or ())
                 chain_key = tuple(str(p) for p in paths)
-        ca_value = res["trusted-ca"].value
-        if ca_value and not is_thumbprint(ca_value) and pem:
-            path = res.paths("trusted-ca")[0]
+        path = res.trusted_ca_path if res.has_trusted_ca and not res.trusted_ca_in_store and pem else None
+        if path is not None:
             entry = ctx.files.certificates(path)
             if entry.value:
                 trusted, trusted_key = tuple(entry.value), str(path)
         return SideFiles(chain, chain_key, trusted, trusted_key, thumbprint)
 
     # Relative paths resolve against the environment's folder, the same for every object of a run.
-    key = ("side", res["certificate"].value, res["trusted-ca"].value, res["provider"].normalized)
+    key = ("side", res.certificate, res.trusted_ca, res.provider)
     result: SideFiles = ctx.memo(key, build)
     return result
 

@@ -88,7 +88,7 @@ def _check_connection(ctx: LintContext, app: Application, conn: Connection) -> N
                 option="client-auth",
             )
         )
-    if res.mode is Mode.MUTUAL and res["certificate"].value is None:
+    if res.mode is Mode.MUTUAL and not res.has_certificate:
         ctx.emit(
             RULES["GT205"].finding(
                 res.object,
@@ -234,7 +234,7 @@ def _check_link_files(ctx: LintContext, res: ResolvedSecurity, srv: ResolvedSecu
     client_side = side_files(ctx, res)
     if res.authenticates_peer:
         _check_name_check(ctx, res)
-        if res["trusted-ca"].value is None:
+        if not res.has_trusted_ca:
             ctx.emit(
                 RULES["GT206"].finding(
                     res.application,
@@ -245,7 +245,7 @@ def _check_link_files(ctx: LintContext, res: ResolvedSecurity, srv: ResolvedSecu
             )
         if server_side.chain is not None:
             anchors, anchors_key, what = client_side.trusted, client_side.trusted_key, "the client's trusted-ca"
-            if res["trusted-ca"].value is None and not res.windows:
+            if not res.has_trusted_ca and not res.windows:
                 anchors, anchors_key, what = _certifi(ctx), "certifi", "certifi (the client has no trusted-ca)"
             if anchors is not None and anchors_key is not None:
                 _check_chain(ctx, res, server_side, anchors, anchors_key, f"the server certificate of {srv.object}",
@@ -324,7 +324,7 @@ def _check_name(
     match = ctx.memo(("name", chain_key, expected), lambda: explain_target_name(leaf, expected))
     if match.matched:
         return
-    source = "tls-target-name" if res["tls-target-name"].value else "the server's Host name"
+    source = "tls-target-name" if res.target_name else "the server's Host name"
     ctx.emit(
         RULES["GT308"].finding(
             res.object,
@@ -346,10 +346,9 @@ def _check_revocation(
     report_on: str | None = None,
 ) -> None:
     """Revocation of ``presented``'s leaf by the CRLs of ``verifier`` (the side that checks it)."""
-    crl_value = verifier["tls-crl"].value
-    if not crl_value or presented.chain is None:
+    crl_path = verifier.crl_path
+    if crl_path is None or presented.chain is None:
         return
-    crl_path = verifier.paths("tls-crl")[0]
     entry = ctx.files.crls(crl_path)
     signers = verifier_side.crl_signers
     if not entry.value or signers is None or verifier_side.trusted is None:

@@ -9,8 +9,8 @@ users call :func:`genesys_tls.lint.lint`.
 
 from __future__ import annotations
 
-from ..catalogue import CERTIFICATE_GROUP, Level, Source, is_thumbprint
-from ..resolve import Mode, ResolvedSecurity
+from ..catalogue import CERTIFICATE_GROUP, Level, Source
+from ..resolve import Mode, PortMode, ResolvedSecurity
 from .context import LintContext
 from .rules import RULES
 
@@ -94,19 +94,16 @@ def check_protocol_level(ctx: LintContext, res: ResolvedSecurity) -> None:
 
 
 def check_key(ctx: LintContext, res: ResolvedSecurity) -> None:
-    cert = res["certificate"]
-    if not cert.value or res["certificate-key"].value or is_thumbprint(cert.value):
+    if not res.has_certificate or res.has_key or res.certificate_in_store or not res.uses_pem_files:
         return
-    if not res.uses_pem_files:
-        return
-    first = res.paths("certificate")[0]
+    first = res.certificate_paths[0]
     if ctx.files.certificates(first).value and ctx.files.holds_private_key(first):
         return  # the key is in the certificate file, where components look when certificate-key is unset
     obj, level = where(res, "certificate")
     ctx.emit(
         RULES["GT202"].finding(
             obj,
-            f"certificate={cert.value} at {level} of {obj} has no certificate-key at that level "
+            f"certificate={res.certificate} at {level} of {obj} has no certificate-key at that level "
             "(UNIX and the PEM provider need the key file)",
             level=level,
             option="certificate-key",
@@ -116,8 +113,8 @@ def check_key(ctx: LintContext, res: ResolvedSecurity) -> None:
 
 def offers_tls(res: ResolvedSecurity) -> tuple[bool, bool]:
     """(offers TLS, requires TLS) for a server port: ``upgrade=1`` accepts TLS and plain clients."""
-    upgrade = res["upgrade"].as_bool()
-    return res.tls or upgrade, res.tls and not upgrade
+    mode = res.port_mode
+    return mode is not PortMode.PLAIN, mode is PortMode.SECURE
 
 
 # =========================================================================================== scan 2: ports
@@ -137,7 +134,7 @@ def _check_port(ctx: LintContext, app: str, port_id: str) -> None:
     offers, _ = offers_tls(res)
     if not offers:
         return
-    if res["certificate"].value is None:
+    if not res.has_certificate:
         ctx.emit(
             RULES["GT201"].finding(
                 res.object,
@@ -150,7 +147,7 @@ def _check_port(ctx: LintContext, app: str, port_id: str) -> None:
     check_key(ctx, res)
     check_group(ctx, res)
     check_protocol_level(ctx, res)
-    if res.mode is Mode.MUTUAL and res["trusted-ca"].value is None and not res.windows:
+    if res.mode is Mode.MUTUAL and not res.has_trusted_ca and not res.windows:
         obj, level = where(res, "trusted-ca")  # the certificate group's level, where trusted-ca belongs
         group = f" (its certificate group is at {level} of {obj})" if level else ""
         ctx.emit(
