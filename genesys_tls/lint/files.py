@@ -27,7 +27,7 @@ from ..resolve import ResolvedSecurity
 from .context import LintContext
 from .rules import RULES
 
-__all__ = ["SideFiles", "check_files", "revocation", "side_files", "verify_chain"]
+__all__ = ["SideFiles", "check_files", "crl_untrusted", "revocation", "side_files", "verify_chain"]
 
 
 def _utc(moment: datetime.datetime) -> str:
@@ -194,14 +194,16 @@ def _check_crl_trust_here(
         ("crl-trust", str(crl_path), f"{ca_path}+{cert_key}"), lambda: _trust_crls(crls, signers, crl_path)
     )
     if isinstance(verdict, str):
-        ctx.emit(
-            RULES["GT404"].finding(
-                obj,
-                f"tls-crl {crl_path} cannot be used with trusted-ca {ca_path}: {verdict}",
-                level=level,
-                option="tls-crl",
-            )
+        crl_untrusted(ctx, obj, level, crl_path, str(ca_path), verdict)
+
+
+def crl_untrusted(ctx: LintContext, obj: str, level: str | Level | None, crl: Path, ca: str, why: str) -> None:
+    """GT404 for a CRL file its side's trusted-ca cannot vouch for (one message wherever it is found)."""
+    ctx.emit(
+        RULES["GT404"].finding(
+            obj, f"tls-crl {crl} cannot be used with trusted-ca {ca}: {why}", level=level, option="tls-crl"
         )
+    )
 
 
 def _load_certificates(

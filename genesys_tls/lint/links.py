@@ -18,7 +18,7 @@ from ..errors import ConfigurationError
 from ..model import DEFAULT_PORT_ID, Application, Connection
 from ..resolve import Mode, ResolvedSecurity, resolve_client
 from .context import LintContext
-from .files import SideFiles, revocation, side_files, verify_chain
+from .files import SideFiles, crl_untrusted, revocation, side_files, verify_chain
 from .layers import connection_object
 from .ports import (
     check_group,
@@ -364,14 +364,7 @@ def _check_revocation(
         return
     kind, detail = verdict
     if kind == "untrusted":
-        ctx.emit(
-            RULES["GT404"].finding(
-                crl_obj,
-                f"tls-crl {crl_path} cannot be used with trusted-ca {verifier_side.trusted_key}: {detail}",
-                level=crl_level,
-                option="tls-crl",
-            )
-        )
+        crl_untrusted(ctx, crl_obj, crl_level, crl_path, str(verifier_side.trusted_key), detail)
     elif kind == "revoked":
         ctx.emit(
             RULES["GT310"].finding(
