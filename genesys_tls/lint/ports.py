@@ -10,7 +10,7 @@ users call :func:`genesys_tls.lint.lint`.
 from __future__ import annotations
 
 from ..catalogue import CERTIFICATE_GROUP, Level, Source
-from ..resolve import Mode, PortMode, ResolvedSecurity
+from ..resolved import Mode, PortMode, ResolvedSecurity
 from .context import LintContext
 from .rules import RULES
 
