@@ -42,7 +42,7 @@ import ssl
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, TypedDict, Unpack
 
 import attrs
 from cryptography import x509
@@ -74,6 +74,7 @@ __all__ = [
     "NOT_AUTHENTICATED",
     "CRLCheck",
     "ConnectionPlan",
+    "ContextOptions",
     "PasswordCallback",
     "PrivateKey",
     "client_context",
@@ -85,6 +86,32 @@ __all__ = [
 
 #: Which certificates are checked against ``tls-crl``: the peer's leaf only, or its whole chain.
 CRLCheck: TypeAlias = Literal["leaf", "chain"]
+
+
+class ContextOptions(TypedDict, total=False):
+    """The keyword options of every function that builds a context, all optional:
+
+    * ``password``: returns the password of an encrypted ``certificate-key``;
+    * ``password_env``: the NAME of an environment variable holding that password (never the environment
+      file);
+    * ``crl_check``: ``"leaf"`` (default) or ``"chain"``: which certificates ``tls-crl`` covers;
+    * ``crl_cache``: the CRL cache (default :data:`genesys_tls.crl.default_cache`).
+    """
+
+    password: PasswordCallback | None
+    password_env: str | None
+    crl_check: CRLCheck
+    crl_cache: CRLCache | None
+
+
+def _options(options: ContextOptions) -> tuple[PasswordCallback | None, str | None, str, CRLCache | None]:
+    """``(password, password_env, crl_check, crl_cache)`` with their defaults."""
+    return (
+        options.get("password"),
+        options.get("password_env"),
+        options.get("crl_check", "leaf"),
+        options.get("crl_cache"),
+    )
 
 # --------------------------------------------------------------------------------------------- building
 
@@ -348,14 +375,7 @@ def _build_server(
     return _Built(ctx, tuple(notes), crl, True)
 
 
-def client_context(
-    resolved: ResolvedSecurity,
-    *,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
-) -> ssl.SSLContext:
+def client_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]) -> ssl.SSLContext:
     """The client :class:`ssl.SSLContext` of a resolved connection.
 
     ``PROTOCOL_TLS_CLIENT``; ``CERT_REQUIRED`` with ``trusted-ca`` (or the certifi bundle), or ``CERT_NONE``
@@ -379,17 +399,10 @@ def client_context(
         >>> env = gt.load("examples/environment.yaml")  # doctest: +SKIP
         >>> ctx = gt.client_context(gt.resolve_client(env, "MyTLibClient", "TServer_SIP", "secure"))  # doctest: +SKIP
     """
-    return _build_client(resolved, password, password_env, crl_check, crl_cache).context
+    return _build_client(resolved, *_options(options)).context
 
 
-def server_context(
-    resolved: ResolvedSecurity,
-    *,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
-) -> ssl.SSLContext:
+def server_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]) -> ssl.SSLContext:
     """The server :class:`ssl.SSLContext` of a resolved listening port.
 
     ``PROTOCOL_TLS_SERVER`` presenting ``certificate`` (a comma-separated chain, leaf first, is sent in that
@@ -406,7 +419,7 @@ def server_context(
         ConfigurationError: TLS is off, no certificate, mutual without ``trusted-ca``, a bad file...
         TLSError: the ``tls-crl`` file cannot be trusted or has expired.
     """
-    return _build_server(resolved, password, password_env, crl_check, crl_cache).context
+    return _build_server(resolved, *_options(options)).context
 
 
 @attrs.frozen
@@ -450,10 +463,7 @@ def client_plan(
     resolved: ResolvedSecurity,
     *,
     address: str | tuple[str, int] | None = None,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
+    **options: Unpack[ContextOptions],
 ) -> ConnectionPlan:
     """The context and the connection details of a resolved connection.
 
@@ -468,7 +478,7 @@ def client_plan(
             ``address``).
         TLSError: as :func:`client_context`.
     """
-    built = _build_client(resolved, password, password_env, crl_check, crl_cache)
+    built = _build_client(resolved, *_options(options))
     target = resolved.target
     assert target is not None  # noqa: S101 - a client ResolvedSecurity always has a target
     if address is not None:
@@ -507,13 +517,8 @@ def client_plan(
 
 
 def _build_server_with_notes(
-    resolved: ResolvedSecurity,
-    *,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
+    resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
 ) -> tuple[ssl.SSLContext, tuple[str, ...], tuple[str, ...]]:
     """The server context, its warnings and its checks (for :mod:`genesys_tls.handshake`)."""
-    built = _build_server(resolved, password, password_env, crl_check, crl_cache)
+    built = _build_server(resolved, *_options(options))
     return built.context, built.warnings, resolved.checks

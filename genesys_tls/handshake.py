@@ -31,14 +31,14 @@ import contextlib
 import socket
 import ssl
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 import attrs
 
 from ._classify import classify
 from .addresses import LOOPBACK, format_address, parse_address
 from .catalogue import Side
-from .contexts import ConnectionPlan, CRLCheck, PasswordCallback, client_plan
+from .contexts import ConnectionPlan, ContextOptions, CRLCheck, PasswordCallback, client_plan
 from .crl import CRLCache
 from .errors import Category, ConfigurationError, TLSError
 from .resolved import ResolvedSecurity
@@ -91,7 +91,7 @@ def _finish(result: HandshakeResult, check: bool) -> HandshakeResult:
 def _plan(
     plan_or_resolved: ConnectionPlan | ResolvedSecurity,
     address: str | tuple[str, int] | None,
-    options: dict[str, Any],
+    options: ContextOptions,
 ) -> ConnectionPlan | HandshakeResult:
     """The plan to use, or a failed result when the CRL check refused to build one."""
     if isinstance(plan_or_resolved, ConnectionPlan):
@@ -149,10 +149,7 @@ def connect(
     address: str | tuple[str, int] | None = None,
     timeout: float = 10.0,
     check: bool = True,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
+    **options: Unpack[ContextOptions],
 ) -> HandshakeResult:
     """One blocking TLS client handshake with a connection's effective settings.
 
@@ -173,7 +170,6 @@ def connect(
         ConfigurationError: the settings cannot make a context (whatever ``check`` is).
         TLSError: the handshake or a check failed (only with ``check=True``).
     """
-    options = {"password": password, "password_env": password_env, "crl_check": crl_check, "crl_cache": crl_cache}
     planned = _plan(plan_or_resolved, address, options)
     if isinstance(planned, HandshakeResult):
         return _finish(planned, check)
@@ -240,16 +236,12 @@ async def connect_async(
     address: str | tuple[str, int] | None = None,
     timeout: float = 10.0,
     check: bool = True,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
+    **options: Unpack[ContextOptions],
 ) -> HandshakeResult:
     """:func:`connect` on asyncio streams (same arguments, same result and errors).
 
     The context is built synchronously (file reads); the connection and the handshake do not block the loop.
     """
-    options = {"password": password, "password_env": password_env, "crl_check": crl_check, "crl_cache": crl_cache}
     planned = _plan(plan_or_resolved, address, options)
     if isinstance(planned, HandshakeResult):
         return _finish(planned, check)
