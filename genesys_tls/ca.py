@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ._keywords import check_keywords
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:  # only for the configure_* helpers' annotations; this module does not load ssl
@@ -663,11 +664,13 @@ class CertificateAuthority:
     def issue_server(self, names: str | Iterable[str], **options: Unpack[LeafOptions]) -> Issued:
         """A server certificate (extendedKeyUsage serverAuth) for ``names``; the options are
         :meth:`issue`'s (:class:`LeafOptions`)."""
+        check_keywords("issue_server", options, LeafOptions)
         return self.issue(names, server_auth=True, client_auth=False, **options)
 
     def issue_client(self, name: str, **options: Unpack[LeafOptions]) -> Issued:
         """A client certificate (extendedKeyUsage clientAuth), CN and SAN ``name``; the options are
         :meth:`issue`'s (:class:`LeafOptions`)."""
+        check_keywords("issue_client", options, LeafOptions)
         return self.issue(name, server_auth=False, client_auth=True, **options)
 
     def revoke(self, issued_or_serial: Issued | x509.Certificate | int, *, when: dt.datetime | None = None) -> int:

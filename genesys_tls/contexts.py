@@ -60,6 +60,7 @@ from ._keys import (
     load_certificates,
     load_private_key,
 )
+from ._keywords import check_keywords
 from ._pem import is_ca, is_pem, read_file, spki
 from ._policy import _apply_protocols
 from ._policy import check_cipher_list as check_cipher_list  # noqa: PLC0414 - re-exported
@@ -104,8 +105,11 @@ class ContextOptions(TypedDict, total=False):
     crl_cache: CRLCache | None
 
 
-def _options(options: ContextOptions) -> tuple[PasswordCallback | None, str | None, str, CRLCache | None]:
-    """``(password, password_env, crl_check, crl_cache)`` with their defaults."""
+def _options(
+    function: str, options: ContextOptions
+) -> tuple[PasswordCallback | None, str | None, str, CRLCache | None]:
+    """``(password, password_env, crl_check, crl_cache)`` with their defaults (``TypeError``: an unknown one)."""
+    check_keywords(function, options, ContextOptions)
     return (
         options.get("password"),
         options.get("password_env"),
@@ -399,7 +403,7 @@ def client_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
         >>> env = gt.load("examples/environment.yaml")  # doctest: +SKIP
         >>> ctx = gt.client_context(gt.resolve_client(env, "MyTLibClient", "TServer_SIP", "secure"))  # doctest: +SKIP
     """
-    return _build_client(resolved, *_options(options)).context
+    return _build_client(resolved, *_options("client_context", options)).context
 
 
 def server_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]) -> ssl.SSLContext:
@@ -419,7 +423,7 @@ def server_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
         ConfigurationError: TLS is off, no certificate, mutual without ``trusted-ca``, a bad file...
         TLSError: the ``tls-crl`` file cannot be trusted or has expired.
     """
-    return _build_server(resolved, *_options(options)).context
+    return _build_server(resolved, *_options("server_context", options)).context
 
 
 @attrs.frozen
@@ -478,7 +482,7 @@ def client_plan(
             ``address``).
         TLSError: as :func:`client_context`.
     """
-    built = _build_client(resolved, *_options(options))
+    built = _build_client(resolved, *_options("client_plan", options))
     target = resolved.target
     assert target is not None  # noqa: S101 - a client ResolvedSecurity always has a target
     if address is not None:
@@ -520,5 +524,5 @@ def _build_server_with_notes(
     resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
 ) -> tuple[ssl.SSLContext, tuple[str, ...], tuple[str, ...]]:
     """The server context, its warnings and its checks (for :mod:`genesys_tls.handshake`)."""
-    built = _build_server(resolved, *_options(options))
+    built = _build_server(resolved, *_options("server", options))
     return built.context, built.warnings, resolved.checks

@@ -36,6 +36,7 @@ from typing import Any, Unpack
 import attrs
 
 from ._classify import classify
+from ._keywords import check_keywords
 from .addresses import LOOPBACK, format_address, parse_address
 from .catalogue import Side
 from .contexts import ConnectionPlan, ContextOptions, CRLCheck, PasswordCallback, client_plan
@@ -92,8 +93,10 @@ def _plan(
     plan_or_resolved: ConnectionPlan | ResolvedSecurity,
     address: str | tuple[str, int] | None,
     options: ContextOptions,
+    function: str,
 ) -> ConnectionPlan | HandshakeResult:
     """The plan to use, or a failed result when the CRL check refused to build one."""
+    check_keywords(function, options, ContextOptions)
     if isinstance(plan_or_resolved, ConnectionPlan):
         if address is None:
             return plan_or_resolved
@@ -170,7 +173,7 @@ def connect(
         ConfigurationError: the settings cannot make a context (whatever ``check`` is).
         TLSError: the handshake or a check failed (only with ``check=True``).
     """
-    planned = _plan(plan_or_resolved, address, options)
+    planned = _plan(plan_or_resolved, address, options, "connect")
     if isinstance(planned, HandshakeResult):
         return _finish(planned, check)
     return _finish(_client_handshake(planned, timeout), check)
@@ -242,7 +245,7 @@ async def connect_async(
 
     The context is built synchronously (file reads); the connection and the handshake do not block the loop.
     """
-    planned = _plan(plan_or_resolved, address, options)
+    planned = _plan(plan_or_resolved, address, options, "connect_async")
     if isinstance(planned, HandshakeResult):
         return _finish(planned, check)
     plan = planned
