@@ -105,11 +105,14 @@ class ContextOptions(TypedDict, total=False):
     crl_cache: CRLCache | None
 
 
-def _options(
-    function: str, options: ContextOptions
-) -> tuple[PasswordCallback | None, str | None, str, CRLCache | None]:
-    """``(password, password_env, crl_check, crl_cache)`` with their defaults (``TypeError``: an unknown one)."""
+def _options(function: str, options: ContextOptions) -> ContextOptions:
+    """``options``, checked (``TypeError``: an unknown one)."""
     check_keywords(function, options, ContextOptions)
+    return options
+
+
+def _defaults(options: ContextOptions) -> tuple[PasswordCallback | None, str | None, str, CRLCache | None]:
+    """``(password, password_env, crl_check, crl_cache)`` with their defaults."""
     return (
         options.get("password"),
         options.get("password_env"),
@@ -282,13 +285,8 @@ def _require_tls(resolved: ResolvedSecurity, side: Side) -> None:
         )
 
 
-def _build_client(
-    resolved: ResolvedSecurity,
-    password: PasswordCallback | None,
-    password_env: str | None,
-    crl_check: str,
-    crl_cache: CRLCache | None,
-) -> _Built:
+def _build_client(resolved: ResolvedSecurity, options: ContextOptions) -> _Built:
+    password, password_env, crl_check, crl_cache = _defaults(options)
     _require_tls(resolved, Side.CLIENT)
     _check_crl_mode(crl_check)
     secret = _password_source(password, password_env, resolved)
@@ -338,13 +336,8 @@ def _build_client(
     return _Built(ctx, tuple(notes), crl, bool(own))
 
 
-def _build_server(
-    resolved: ResolvedSecurity,
-    password: PasswordCallback | None,
-    password_env: str | None,
-    crl_check: str,
-    crl_cache: CRLCache | None,
-) -> _Built:
+def _build_server(resolved: ResolvedSecurity, options: ContextOptions) -> _Built:
+    password, password_env, crl_check, crl_cache = _defaults(options)
     if resolved.side is Side.SERVER and resolved.tls_mode is not resolved.mode:
         # An upgrade (auto-detect) port without tls=1: its TLS side uses the port's certificate settings
         # as a secure port would, mutual when tls-mutual=1.
@@ -403,7 +396,7 @@ def client_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
         >>> env = gt.load("examples/environment.yaml")  # doctest: +SKIP
         >>> ctx = gt.client_context(gt.resolve_client(env, "MyTLibClient", "TServer_SIP", "secure"))  # doctest: +SKIP
     """
-    return _build_client(resolved, *_options("client_context", options)).context
+    return _build_client(resolved, _options("client_context", options)).context
 
 
 def server_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]) -> ssl.SSLContext:
@@ -423,7 +416,7 @@ def server_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
         ConfigurationError: TLS is off, no certificate, mutual without ``trusted-ca``, a bad file...
         TLSError: the ``tls-crl`` file cannot be trusted or has expired.
     """
-    return _build_server(resolved, *_options("server_context", options)).context
+    return _build_server(resolved, _options("server_context", options)).context
 
 
 @attrs.frozen
@@ -482,7 +475,7 @@ def client_plan(
             ``address``).
         TLSError: as :func:`client_context`.
     """
-    built = _build_client(resolved, *_options("client_plan", options))
+    built = _build_client(resolved, _options("client_plan", options))
     target = resolved.target
     assert target is not None  # noqa: S101 - a client ResolvedSecurity always has a target
     if address is not None:
@@ -524,5 +517,5 @@ def _build_server_with_notes(
     resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
 ) -> tuple[ssl.SSLContext, tuple[str, ...], tuple[str, ...]]:
     """The server context, its warnings and its checks (for :mod:`genesys_tls.handshake`)."""
-    built = _build_server(resolved, *_options("server", options))
+    built = _build_server(resolved, _options("server", options))
     return built.context, built.warnings, resolved.checks

@@ -39,8 +39,7 @@ from ._classify import classify
 from ._keywords import check_keywords
 from .addresses import LOOPBACK, format_address, parse_address
 from .catalogue import Side
-from .contexts import ConnectionPlan, ContextOptions, CRLCheck, PasswordCallback, client_plan
-from .crl import CRLCache
+from .contexts import ConnectionPlan, ContextOptions, client_plan
 from .errors import Category, ConfigurationError, TLSError
 from .resolved import ResolvedSecurity
 from .results import HandshakeResult, PeerIdentity
@@ -360,23 +359,18 @@ class Server:
         port: int = 0,
         count: int | None = None,
         on_result: Callable[[HandshakeResult], object] | None = None,
-        password: PasswordCallback | None = None,
-        password_env: str | None = None,
-        crl_check: CRLCheck = "leaf",
-        crl_cache: CRLCache | None = None,
         timeout: float = 10.0,
         idle_timeout: float | None = 60.0,
         after: After = close,
         keep: int | None = None,
         workers: int = 64,
+        **options: Unpack[ContextOptions],
     ) -> None:
+        check_keywords("Server", options, ContextOptions)
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
         self.resolved = resolved
-        generation = Generation.build(
-            resolved, plain_ok=False, password=password, password_env=password_env, crl_check=crl_check,
-            crl_cache=crl_cache,
-        )
+        generation = Generation.build(resolved, plain_ok=False, **options)
         self.context = generation.context
         self.warnings = generation.warnings
         self.checks = generation.checks
@@ -438,14 +432,11 @@ def serve(
     count: int | None = None,
     on_result: Callable[[HandshakeResult], object] | None = None,
     on_listening: Callable[[Server], object] | None = None,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
     timeout: float = 10.0,
     idle_timeout: float | None = 60.0,
     after: After = close,
     keep: int | None = None,
+    **options: Unpack[ContextOptions],
 ) -> list[HandshakeResult]:
     """Serve one listening port in the calling thread (what ``genesys-tls serve`` runs).
 
@@ -466,11 +457,11 @@ def serve(
         ConfigurationError, TLSError, OSError: as :class:`Server`; KeyboardInterrupt passes through after the
         port is closed.
     """
+    check_keywords("serve", options, ContextOptions)
     host, port = parse_address(address) if address is not None else (LOOPBACK, 0)
     server = Server(
-        resolved, host=host, port=port, count=count, on_result=on_result, password=password,
-        password_env=password_env, crl_check=crl_check, crl_cache=crl_cache, timeout=timeout,
-        idle_timeout=idle_timeout, after=after, keep=keep,
+        resolved, host=host, port=port, count=count, on_result=on_result, timeout=timeout,
+        idle_timeout=idle_timeout, after=after, keep=keep, **options,
     )
     try:
         if on_listening is not None:

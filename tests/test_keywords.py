@@ -13,7 +13,7 @@ import genesys_tls as gt
 from genesys_tls import variants
 from genesys_tls.ca import CertificateAuthority
 from genesys_tls.contexts import client_context, client_plan, server_context
-from genesys_tls.handshake import connect, connect_async
+from genesys_tls.handshake import Server, connect, connect_async, serve
 from genesys_tls.pki import PKIFiles
 
 CLIENT = "Client_client-host"
@@ -30,6 +30,8 @@ def _calls(pki: PKIFiles) -> dict[str, Callable[..., Any]]:
         "client_plan": lambda **kw: client_plan(client, **kw),
         "connect": lambda **kw: connect(client, timeout=2.0, **kw),
         "connect_async": lambda **kw: asyncio.run(connect_async(client, timeout=2.0, **kw)),
+        "Server": lambda **kw: Server(server, **kw),
+        "serve": lambda **kw: serve(server, count=1, **kw),
         "issue_server": lambda **kw: ca.issue_server("h", **kw),
         "issue_client": lambda **kw: ca.issue_client("h", **kw),
         "set_option": lambda **kw: variants.set_option(env, "tls", "1", app="TServer", port="secure", **kw),
@@ -45,6 +47,8 @@ def _calls(pki: PKIFiles) -> dict[str, Callable[..., Any]]:
         ("client_plan", "pasword_env"),
         ("connect", "crl_chek"),
         ("connect_async", "crl_cach"),
+        ("Server", "crl_chek"),
+        ("serve", "pasword"),
         ("issue_server", "not_afer"),
         ("issue_client", "crl_urls"),  # issue() takes it, issue_client() does not
         ("set_option", "sectoin"),
