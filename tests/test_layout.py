@@ -165,3 +165,17 @@ def test_lint_reads_resolved_settings_through_typed_properties() -> None:
         if (lookups := _option_lookups(path))
     }
     assert found == {module: names for module, (names, _why) in LINT_OPTION_LOOKUPS.items()}
+
+
+#: Past this many lines a module says at its top why it is not split (a ``Size:`` paragraph).
+MAX_LINES = 600
+
+
+def test_big_modules_say_why_they_are_big() -> None:
+    unexplained = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+        and "Size:" not in (ast.get_docstring(ast.parse(path.read_text())) or "")
+    }
+    assert unexplained == {}
