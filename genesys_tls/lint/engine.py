@@ -2,7 +2,8 @@
 
 Cost is linear in the size of the environment: every level is scanned once, every server port resolved once
 (and reused for all its clients), every client connection resolved once, and every certificate, key or CRL
-file read and parsed once per run however many objects name it (:class:`FileCache`, keyed by absolute path).
+file read and parsed once per run however many objects name it (:class:`~genesys_tls.lint.context.FileCache`,
+keyed by absolute path).
 Answers derived from files (chain verification, name matching, CRL trust) are memoized per distinct input.
 
 The engine never lets an exception out of a check: a check that fails unexpectedly becomes a ``GT900``
@@ -20,13 +21,13 @@ import attrs
 from ..errors import ConfigurationError
 from ..model import Environment
 from ..resolve import Reading
-from .context import CacheStats, FileCache, FileProblem, LintContext, Loaded
+from .context import CacheStats, LintContext
 from .layers import scan_layers
 from .links import scan_connections
 from .ports import scan_ports
 from .rules import Finding, Severity, rule
 
-__all__ = ["CacheStats", "FileCache", "FileProblem", "LintContext", "LintStats", "Loaded", "Report", "lint"]
+__all__ = ["CacheStats", "LintStats", "Report", "lint"]
 
 # =========================================================================================== report
 
