@@ -32,7 +32,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias, TypedDict, Unpack
 
 import attrs
 from cryptography import x509
@@ -41,17 +41,33 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ._keywords import check_keywords
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:  # only for the configure_* helpers' annotations; this module does not load ssl
     import ssl
 
 __all__ = [
-    "SUBJECT_NAME_OVERRIDES", "CertificateAuthority", "Issued", "KeyFormat", "KeyType", "PrivateKey", "subject_name",
+    "SUBJECT_NAME_OVERRIDES", "CertificateAuthority", "Issued", "KeyFormat", "KeyType", "LeafOptions", "PrivateKey",
+    "subject_name",
 ]
 
 #: A private key the generator makes: EC P-256 or RSA.
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+class LeafOptions(TypedDict, total=False):
+    """The keyword options :meth:`CertificateAuthority.issue_server` and
+    :meth:`CertificateAuthority.issue_client` pass to :meth:`CertificateAuthority.issue` (meanings there)."""
+
+    common_name: str | None
+    cn_only: bool
+    not_before: dt.datetime | None
+    not_after: dt.datetime | None
+    key_type: KeyType | str | None
+    key: PrivateKey | None
+    subject: str | x509.Name | None
+    emails: Sequence[str]
+
 
 #: How :meth:`Issued.key_pem` encodes a key: PKCS#8, or the "traditional" OpenSSL form (PKCS#1 for RSA,
 #: SEC1 for EC).
@@ -645,61 +661,17 @@ class CertificateAuthority:
         cert = _sign_certificate(builder, self.private_key)
         return Issued(cert, leaf_key, self.chain[:-1])
 
-    def issue_server(
-        self,
-        names: str | Iterable[str],
-        *,
-        common_name: str | None = None,
-        cn_only: bool = False,
-        not_before: dt.datetime | None = None,
-        not_after: dt.datetime | None = None,
-        key_type: KeyType | str | None = None,
-        key: PrivateKey | None = None,
-        subject: str | x509.Name | None = None,
-        emails: Sequence[str] = (),
-    ) -> Issued:
-        """A server certificate (extendedKeyUsage serverAuth) for ``names``; see :meth:`issue`."""
-        return self.issue(
-            names,
-            server_auth=True,
-            client_auth=False,
-            common_name=common_name,
-            cn_only=cn_only,
-            not_before=not_before,
-            not_after=not_after,
-            key_type=key_type,
-            key=key,
-            subject=subject,
-            emails=emails,
-        )
+    def issue_server(self, names: str | Iterable[str], **options: Unpack[LeafOptions]) -> Issued:
+        """A server certificate (extendedKeyUsage serverAuth) for ``names``; the options are
+        :meth:`issue`'s (:class:`LeafOptions`)."""
+        check_keywords("issue_server", options, LeafOptions)
+        return self.issue(names, server_auth=True, client_auth=False, **options)
 
-    def issue_client(
-        self,
-        name: str,
-        *,
-        common_name: str | None = None,
-        cn_only: bool = False,
-        not_before: dt.datetime | None = None,
-        not_after: dt.datetime | None = None,
-        key_type: KeyType | str | None = None,
-        key: PrivateKey | None = None,
-        subject: str | x509.Name | None = None,
-        emails: Sequence[str] = (),
-    ) -> Issued:
-        """A client certificate (extendedKeyUsage clientAuth), CN and SAN ``name``; see :meth:`issue`."""
-        return self.issue(
-            name,
-            server_auth=False,
-            client_auth=True,
-            common_name=common_name,
-            cn_only=cn_only,
-            not_before=not_before,
-            not_after=not_after,
-            key_type=key_type,
-            key=key,
-            subject=subject,
-            emails=emails,
-        )
+    def issue_client(self, name: str, **options: Unpack[LeafOptions]) -> Issued:
+        """A client certificate (extendedKeyUsage clientAuth), CN and SAN ``name``; the options are
+        :meth:`issue`'s (:class:`LeafOptions`)."""
+        check_keywords("issue_client", options, LeafOptions)
+        return self.issue(name, server_auth=False, client_auth=True, **options)
 
     def revoke(self, issued_or_serial: Issued | x509.Certificate | int, *, when: dt.datetime | None = None) -> int:
         """Put a certificate on this CA's revocation list (the next :meth:`crl` lists it).

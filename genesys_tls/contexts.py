@@ -42,7 +42,7 @@ import ssl
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, TypedDict, Unpack
 
 import attrs
 from cryptography import x509
@@ -60,6 +60,7 @@ from ._keys import (
     load_certificates,
     load_private_key,
 )
+from ._keywords import check_keywords
 from ._pem import is_ca, is_pem, read_file, spki
 from ._policy import _apply_protocols
 from ._policy import check_cipher_list as check_cipher_list  # noqa: PLC0414 - re-exported
@@ -75,6 +76,7 @@ __all__ = [
     "NOT_AUTHENTICATED",
     "CRLCheck",
     "ConnectionPlan",
+    "ContextOptions",
     "PasswordCallback",
     "PrivateKey",
     "client_context",
@@ -86,6 +88,38 @@ __all__ = [
 
 #: Which certificates are checked against ``tls-crl``: the peer's leaf only, or its whole chain.
 CRLCheck: TypeAlias = Literal["leaf", "chain"]
+
+
+class ContextOptions(TypedDict, total=False):
+    """The keyword options of every function that builds a context, all optional:
+
+    * ``password``: returns the password of an encrypted ``certificate-key``;
+    * ``password_env``: the NAME of an environment variable holding that password (never the environment
+      file);
+    * ``crl_check``: ``"leaf"`` (default) or ``"chain"``: which certificates ``tls-crl`` covers;
+    * ``crl_cache``: the CRL cache (default :data:`genesys_tls.crl.default_cache`).
+    """
+
+    password: PasswordCallback | None
+    password_env: str | None
+    crl_check: CRLCheck
+    crl_cache: CRLCache | None
+
+
+def _options(function: str, options: ContextOptions) -> ContextOptions:
+    """``options``, checked (``TypeError``: an unknown one)."""
+    check_keywords(function, options, ContextOptions)
+    return options
+
+
+def _defaults(options: ContextOptions) -> tuple[PasswordCallback | None, str | None, str, CRLCache | None]:
+    """``(password, password_env, crl_check, crl_cache)`` with their defaults."""
+    return (
+        options.get("password"),
+        options.get("password_env"),
+        options.get("crl_check", "leaf"),
+        options.get("crl_cache"),
+    )
 
 # --------------------------------------------------------------------------------------------- building
 
@@ -268,13 +302,8 @@ def _require_tls(resolved: ResolvedSecurity, side: Side) -> None:
         )
 
 
-def _build_client(
-    resolved: ResolvedSecurity,
-    password: PasswordCallback | None,
-    password_env: str | None,
-    crl_check: str,
-    crl_cache: CRLCache | None,
-) -> _Built:
+def _build_client(resolved: ResolvedSecurity, options: ContextOptions) -> _Built:
+    password, password_env, crl_check, crl_cache = _defaults(options)
     _require_tls(resolved, Side.CLIENT)
     _check_crl_mode(crl_check)
     secret = _password_source(password, password_env, resolved)
@@ -324,13 +353,8 @@ def _build_client(
     return _Built(ctx, tuple(notes), crl, bool(own))
 
 
-def _build_server(
-    resolved: ResolvedSecurity,
-    password: PasswordCallback | None,
-    password_env: str | None,
-    crl_check: str,
-    crl_cache: CRLCache | None,
-) -> _Built:
+def _build_server(resolved: ResolvedSecurity, options: ContextOptions) -> _Built:
+    password, password_env, crl_check, crl_cache = _defaults(options)
     if resolved.side is Side.SERVER and resolved.tls_mode is not resolved.mode:
         # An upgrade (auto-detect) port without tls=1: its TLS side uses the port's certificate settings
         # as a secure port would, mutual when tls-mutual=1.
@@ -365,14 +389,7 @@ def _build_server(
     return _Built(ctx, tuple(notes), crl, True)
 
 
-def client_context(
-    resolved: ResolvedSecurity,
-    *,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
-) -> ssl.SSLContext:
+def client_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]) -> ssl.SSLContext:
     """The client :class:`ssl.SSLContext` of a resolved connection.
 
     ``PROTOCOL_TLS_CLIENT``; ``CERT_REQUIRED`` with ``trusted-ca`` (or the certifi bundle), or ``CERT_NONE``
@@ -396,17 +413,10 @@ def client_context(
         >>> env = gt.load("examples/environment.yaml")  # doctest: +SKIP
         >>> ctx = gt.client_context(gt.resolve_client(env, "MyTLibClient", "TServer_SIP", "secure"))  # doctest: +SKIP
     """
-    return _build_client(resolved, password, password_env, crl_check, crl_cache).context
+    return _build_client(resolved, _options("client_context", options)).context
 
 
-def server_context(
-    resolved: ResolvedSecurity,
-    *,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
-) -> ssl.SSLContext:
+def server_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]) -> ssl.SSLContext:
     """The server :class:`ssl.SSLContext` of a resolved listening port.
 
     ``PROTOCOL_TLS_SERVER`` presenting ``certificate`` (a comma-separated chain, leaf first, is sent in that
@@ -423,7 +433,7 @@ def server_context(
         ConfigurationError: TLS is off, no certificate, mutual without ``trusted-ca``, a bad file...
         TLSError: the ``tls-crl`` file cannot be trusted or has expired.
     """
-    return _build_server(resolved, password, password_env, crl_check, crl_cache).context
+    return _build_server(resolved, _options("server_context", options)).context
 
 
 @attrs.frozen
@@ -467,10 +477,7 @@ def client_plan(
     resolved: ResolvedSecurity,
     *,
     address: str | tuple[str, int] | None = None,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
+    **options: Unpack[ContextOptions],
 ) -> ConnectionPlan:
     """The context and the connection details of a resolved connection.
 
@@ -485,7 +492,7 @@ def client_plan(
             ``address``).
         TLSError: as :func:`client_context`.
     """
-    built = _build_client(resolved, password, password_env, crl_check, crl_cache)
+    built = _build_client(resolved, _options("client_plan", options))
     target = resolved.target
     assert target is not None  # noqa: S101 - a client ResolvedSecurity always has a target
     if address is not None:
@@ -524,13 +531,8 @@ def client_plan(
 
 
 def _build_server_with_notes(
-    resolved: ResolvedSecurity,
-    *,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
+    resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
 ) -> tuple[ssl.SSLContext, tuple[str, ...], tuple[str, ...]]:
     """The server context, its warnings and its checks (for :mod:`genesys_tls.handshake`)."""
-    built = _build_server(resolved, password, password_env, crl_check, crl_cache)
+    built = _build_server(resolved, _options("server", options))
     return built.context, built.warnings, resolved.checks

@@ -22,6 +22,10 @@ Example::
     print(d.ok, d.category)
     for cause in d.causes:
         print(cause.option, cause.source, cause.object, cause.message, cause.fix, sep="\\n  ")
+
+Size: over 600 lines because it is one table of causes, a function per failure category (untrusted, name
+mismatch, revoked, CRL, protocol, client certificate, connection), all reading the same resolved settings and
+certificate helpers.
 """
 
 from __future__ import annotations

@@ -32,15 +32,15 @@ import contextlib
 import socket
 import ssl
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 import attrs
 
 from ._classify import classify
+from ._keywords import check_keywords
 from .addresses import LOOPBACK, format_address, parse_address
 from .catalogue import Side
-from .contexts import ConnectionPlan, CRLCheck, PasswordCallback, client_plan
-from .crl import CRLCache
+from .contexts import ConnectionPlan, ContextOptions, client_plan
 from .errors import Category, ConfigurationError, TLSError
 from .resolved import ResolvedSecurity
 from .results import CertificateDetails, HandshakeResult, PeerIdentity
@@ -92,9 +92,11 @@ def _finish(result: HandshakeResult, check: bool) -> HandshakeResult:
 def _plan(
     plan_or_resolved: ConnectionPlan | ResolvedSecurity,
     address: str | tuple[str, int] | None,
-    options: dict[str, Any],
+    options: ContextOptions,
+    function: str,
 ) -> ConnectionPlan | HandshakeResult:
     """The plan to use, or a failed result when the CRL check refused to build one."""
+    check_keywords(function, options, ContextOptions)
     if isinstance(plan_or_resolved, ConnectionPlan):
         if address is None:
             return plan_or_resolved
@@ -175,11 +177,8 @@ def connect(
     address: str | tuple[str, int] | None = None,
     timeout: float = 10.0,
     check: bool = True,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
     chain: bool = False,
+    **options: Unpack[ContextOptions],
 ) -> HandshakeResult:
     """One blocking TLS client handshake with a connection's effective settings.
 
@@ -203,8 +202,7 @@ def connect(
         ConfigurationError: the settings cannot make a context (whatever ``check`` is).
         TLSError: the handshake or a check failed (only with ``check=True``).
     """
-    options = {"password": password, "password_env": password_env, "crl_check": crl_check, "crl_cache": crl_cache}
-    planned = _plan(plan_or_resolved, address, options)
+    planned = _plan(plan_or_resolved, address, options, "connect")
     if isinstance(planned, HandshakeResult):
         return _finish(attrs.evolve(planned, chain=()) if chain else planned, check)
     return _finish(_client_handshake(planned, timeout, chain), check)
@@ -273,19 +271,15 @@ async def connect_async(
     address: str | tuple[str, int] | None = None,
     timeout: float = 10.0,
     check: bool = True,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
     chain: bool = False,
+    **options: Unpack[ContextOptions],
 ) -> HandshakeResult:
     """:func:`connect` on asyncio streams (same arguments, same result and errors; ``chain`` is filled
     once the handshake completed).
 
     The context is built synchronously (file reads); the connection and the handshake do not block the loop.
     """
-    options = {"password": password, "password_env": password_env, "crl_check": crl_check, "crl_cache": crl_cache}
-    planned = _plan(plan_or_resolved, address, options)
+    planned = _plan(plan_or_resolved, address, options, "connect_async")
     if isinstance(planned, HandshakeResult):
         return _finish(attrs.evolve(planned, chain=()) if chain else planned, check)
     plan = planned
@@ -405,23 +399,18 @@ class Server:
         port: int = 0,
         count: int | None = None,
         on_result: Callable[[HandshakeResult], object] | None = None,
-        password: PasswordCallback | None = None,
-        password_env: str | None = None,
-        crl_check: CRLCheck = "leaf",
-        crl_cache: CRLCache | None = None,
         timeout: float = 10.0,
         idle_timeout: float | None = 60.0,
         after: After = close,
         keep: int | None = None,
         workers: int = 64,
+        **options: Unpack[ContextOptions],
     ) -> None:
+        check_keywords("Server", options, ContextOptions)
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
         self.resolved = resolved
-        generation = Generation.build(
-            resolved, plain_ok=False, password=password, password_env=password_env, crl_check=crl_check,
-            crl_cache=crl_cache,
-        )
+        generation = Generation.build(resolved, plain_ok=False, **options)
         self.context = generation.context
         self.warnings = generation.warnings
         self.checks = generation.checks
@@ -483,14 +472,11 @@ def serve(
     count: int | None = None,
     on_result: Callable[[HandshakeResult], object] | None = None,
     on_listening: Callable[[Server], object] | None = None,
-    password: PasswordCallback | None = None,
-    password_env: str | None = None,
-    crl_check: CRLCheck = "leaf",
-    crl_cache: CRLCache | None = None,
     timeout: float = 10.0,
     idle_timeout: float | None = 60.0,
     after: After = close,
     keep: int | None = None,
+    **options: Unpack[ContextOptions],
 ) -> list[HandshakeResult]:
     """Serve one listening port in the calling thread (what ``genesys-tls serve`` runs).
 
@@ -511,11 +497,11 @@ def serve(
         ConfigurationError, TLSError, OSError: as :class:`Server`; KeyboardInterrupt passes through after the
         port is closed.
     """
+    check_keywords("serve", options, ContextOptions)
     host, port = parse_address(address) if address is not None else (LOOPBACK, 0)
     server = Server(
-        resolved, host=host, port=port, count=count, on_result=on_result, password=password,
-        password_env=password_env, crl_check=crl_check, crl_cache=crl_cache, timeout=timeout,
-        idle_timeout=idle_timeout, after=after, keep=keep,
+        resolved, host=host, port=port, count=count, on_result=on_result, timeout=timeout,
+        idle_timeout=idle_timeout, after=after, keep=keep, **options,
     )
     try:
         if on_listening is not None:

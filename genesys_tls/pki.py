@@ -12,15 +12,14 @@ Two levels:
 * :func:`build_pki` / :func:`pki_init`: a whole folder with a CA, one host certificate per Genesys Host, the
   broken certificates and CRLs a test needs, and a ready ``environment.yaml`` (format: ``docs/contract.md``).
 
-Example::
+Example (the :class:`CertificateAuthority` example is in :mod:`genesys_tls.ca`)::
 
-    from genesys_tls.pki import CertificateAuthority
+    import genesys_tls as gt
+    from genesys_tls.pki import build_pki
 
-    ca = CertificateAuthority.create("Test CA")
-    server = ca.issue_server(["tsrv-host", "127.0.0.1"])
-    cert_path, key_path = server.write(tmp_path, "tsrv-host")   # tsrv-host.pem, tsrv-host.key (0o600)
-    ca.revoke(server)
-    crl_pem = ca.crl()
+    files = build_pki(tmp_path)                  # certs/, crl/ and environment.yaml under tmp_path
+    env = gt.load(files.environment)             # the TServer and one client per host name
+    revoked_cert, crl = files.revoked.cert, files.crl_current
 
 Private keys and passwords never appear in a ``repr``, a log or an exception message.
 """

@@ -27,33 +27,11 @@ import attrs
 
 from .catalogue import CATALOGUE, CERTIFICATE_GROUP, Side, Source, parse_boolean
 from .errors import ConfigurationError
-from .model import DEFAULT_PORT_ID, Application, Connection, Environment, HostOS
-from .resolved import (
-    ENCRYPTION_ONLY_NOTE,
-    Check,
-    CRLScope,
-    Mode,
-    PortMode,
-    Reading,
-    ResolvedOption,
-    ResolvedSecurity,
-    Shadowed,
-    Target,
-)
+from .model import DEFAULT_PORT_ID, Application, Connection, Environment, HostOS, Port
+from .resolved import ENCRYPTION_ONLY_NOTE, Mode, Reading, ResolvedOption, ResolvedSecurity, Shadowed, Target
 
-__all__ = [
-    "CRLScope",
-    "Check",
-    "Mode",
-    "PortMode",
-    "Reading",
-    "ResolvedOption",
-    "ResolvedSecurity",
-    "Shadowed",
-    "Target",
-    "resolve_client",
-    "resolve_server",
-]
+# The result types live in genesys_tls.resolved; the ones a caller of the resolver names are exported here too.
+__all__ = ["Mode", "Reading", "ResolvedOption", "ResolvedSecurity", "resolve_client", "resolve_server"]
 
 
 # --------------------------------------------------------------------------------------------- lookup
@@ -145,6 +123,41 @@ class _Resolver:
                 out[member] = self.default(member, others, group_level=source)
         return out
 
+    def result(
+        self,
+        options: dict[str, ResolvedOption],
+        notes: list[str],
+        *,
+        side: Side,
+        reading: Reading,
+        target: Target | None = None,
+        port: Port | None = None,
+    ) -> ResolvedSecurity:
+        """The answer for this side: options in catalogue order, the mode derived from them, the notes (an
+        encryption-only client gets :data:`ENCRYPTION_ONLY_NOTE` last)."""
+        opts = _finish(options)
+        mode = _mode(opts, side)
+        if side is Side.CLIENT and mode is Mode.ENCRYPTION_ONLY:
+            notes = [*notes, ENCRYPTION_ONLY_NOTE]
+        host = self.env.host_of(self.app)
+        return ResolvedSecurity(
+            side=side,
+            application=self.app.name,
+            options=opts,
+            mode=mode,
+            target=target,
+            port_id=port.id if port is not None else None,
+            port_number=port.number if port is not None else None,
+            host=host.name if host else None,
+            store=host.store if host else None,
+            windows=self.windows,
+            base_dir=self.env.base_dir,
+            file=self.env.file,
+            reading=reading,
+            legacy_protocols=self.legacy_protocols,
+            notes=tuple(notes),
+        )
+
 
 def _mode(opts: Mapping[str, ResolvedOption], side: Side) -> Mode:
     """The contract's mode, checked in order: plain, encryption-only (client side), mutual, simple."""
@@ -210,31 +223,13 @@ def resolve_server(
             options[name] = attrs.evolve(tls, shadowed=tls.shadowed + ignored)
         else:
             options[name] = r.generic(name)
-    opts = _finish(options)
-    mode = _mode(opts, Side.SERVER)
     notes = []
-    if reading is Reading.PSDK and opts["tls"].source not in (Source.PORT, Source.DEFAULT):
+    if reading is Reading.PSDK and options["tls"].source not in (Source.PORT, Source.DEFAULT):
         notes.append(
-            f"tls comes from {opts['tls'].source.value} ({opts['tls'].object}): the Platform SDK turns "
+            f"tls comes from {options['tls'].source.value} ({options['tls'].object}): the Platform SDK turns "
             "TLS on for every port of the application; native components read tls only on the port"
         )
-    host = env.host_of(application)
-    return ResolvedSecurity(
-        side=Side.SERVER,
-        application=application.name,
-        options=opts,
-        mode=mode,
-        port_id=port.id,
-        port_number=port.number,
-        host=host.name if host else None,
-        store=host.store if host else None,
-        windows=r.windows,
-        base_dir=env.base_dir,
-        file=env.file,
-        reading=reading,
-        legacy_protocols=legacy_protocols,
-        notes=tuple(notes),
-    )
+    return r.result(options, notes, side=Side.SERVER, reading=reading, port=port)
 
 
 def resolve_client(
@@ -318,26 +313,7 @@ def resolve_client(
                 )
         else:
             options[name] = r.generic(name)
-    opts = _finish(options)
-    mode = _mode(opts, Side.CLIENT)
-    if mode is Mode.ENCRYPTION_ONLY:
-        notes.append(ENCRYPTION_ONLY_NOTE)
-    client_host = env.host_of(client)
-    return ResolvedSecurity(
-        side=Side.CLIENT,
-        application=client.name,
-        options=opts,
-        mode=mode,
-        target=target,
-        host=client_host.name if client_host else None,
-        store=client_host.store if client_host else None,
-        windows=r.windows,
-        base_dir=env.base_dir,
-        file=env.file,
-        reading=reading,
-        legacy_protocols=legacy_protocols,
-        notes=tuple(notes),
-    )
+    return r.result(options, notes, side=Side.CLIENT, reading=reading, target=target)
 
 
 def _client_tls(

@@ -355,9 +355,39 @@ class ResolvedSecurity:
         return self["tls-mutual"].as_bool()
 
     @property
+    def certificate(self) -> str | None:
+        """The ``certificate`` value as written: file path(s), or a Windows thumbprint."""
+        return self["certificate"].value
+
+    @property
+    def trusted_ca(self) -> str | None:
+        """The ``trusted-ca`` value as written: a file path, or a Windows thumbprint."""
+        return self["trusted-ca"].value
+
+    @property
     def has_certificate(self) -> bool:
         """Whether ``certificate`` is set (the side presents a certificate)."""
-        return bool(self["certificate"].value)
+        return bool(self.certificate)
+
+    @property
+    def has_key(self) -> bool:
+        """Whether ``certificate-key`` is set."""
+        return bool(self["certificate-key"].value)
+
+    @property
+    def has_trusted_ca(self) -> bool:
+        """Whether ``trusted-ca`` is set (else the side relies on a platform store)."""
+        return bool(self.trusted_ca)
+
+    @property
+    def certificate_in_store(self) -> bool:
+        """Whether ``certificate`` is a Windows certificate-store thumbprint (it names no file)."""
+        return bool(self.certificate) and is_thumbprint(self.certificate or "")
+
+    @property
+    def trusted_ca_in_store(self) -> bool:
+        """Whether ``trusted-ca`` is a Windows certificate-store thumbprint (it names no file)."""
+        return bool(self.trusted_ca) and is_thumbprint(self.trusted_ca or "")
 
     @property
     def has_crl(self) -> bool:
@@ -416,6 +446,11 @@ class ResolvedSecurity:
             return protocol_range(self.sec_protocol, legacy=self.legacy_protocols)
         except ConfigurationError as exc:
             raise exc.located(file=self.file, level=self.level_of("sec-protocol")) from None
+
+    @property
+    def target_name(self) -> str | None:
+        """Client: ``tls-target-name`` when set (the name checked and sent instead of the server's Host)."""
+        return self["tls-target-name"].value or None
 
     @property
     def expected_name_option(self) -> str:

@@ -27,6 +27,9 @@ Example::
     store = CertificateStore.load("store/", passwords=env_passwords("STORE_PASSWORD"))
     chosen = store.select("Communications Server")
     print(chosen.rule, chosen.entry.subject, chosen.entry.thumbprint)
+
+Size: one store type serves the SIP Endpoint and the hosts' Windows stores; its readers (PEM, PKCS#12, Java
+keystores) and the host store location build nothing else, so they stay next to the type they fill.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ import datetime as dt
 import hashlib
 import os
 import re
-import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -49,6 +51,8 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from ._files import read_regular_file
+from ._pem import spki
 from .errors import ConfigurationError
 
 __all__ = [
@@ -208,37 +212,18 @@ class Selection:
 
 
 def _read_bounded(path: Path, location: str) -> bytes:
-    """The bytes of a regular file of at most :data:`MAX_STORE_FILE` bytes (special files refused)."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    """The bytes of a regular file of at most :data:`MAX_STORE_FILE` bytes (special files refused, never
+    blocking: :func:`genesys_tls._files.read_regular_file`)."""
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"store file cannot be read: {exc.strerror or exc}", file=str(path), object=location
-        ) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ConfigurationError("store entry is not a regular file", file=str(path), object=location,
-                                 valid="regular files")
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(MAX_STORE_FILE + 1)
-    if len(data) > MAX_STORE_FILE:
-        raise ConfigurationError(
-            f"store file is larger than {MAX_STORE_FILE} bytes", file=str(path), object=location,
-            valid="certificate, key and PKCS#12 files",
-        )
-    return data
+        return read_regular_file(path, limit=MAX_STORE_FILE, what="store file")
+    except ConfigurationError as exc:
+        raise exc.located(object=location) from None
 
 
 def _password_bytes(value: str | bytes | None) -> bytes | None:
     if value is None or isinstance(value, bytes):
         return value or None
     return value.encode("utf-8") or None
-
-
-def _spki(cert_or_key: x509.Certificate | PrivateKeyTypes) -> bytes:
-    public = cert_or_key.public_key()
-    return public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 _PEM_KEY = re.compile(rb"-----BEGIN (?:[A-Z0-9 ]+ )?PRIVATE KEY-----.*?-----END (?:[A-Z0-9 ]+ )?PRIVATE KEY-----",
@@ -510,17 +495,17 @@ def _load_pkcs12(path: Path, data: bytes, passwords: PasswordSource | None, loca
     if not certs:
         raise ConfigurationError("the PKCS#12 file holds no certificate", file=str(path), object=location)
     entries = []
-    key_spki = _spki(key) if key is not None else None
+    key_spki = spki(key) if key is not None else None
     for c in certs:
-        own_key = key if key_spki is not None and _spki(c) == key_spki else None
+        own_key = key if key_spki is not None and spki(c) == key_spki else None
         entries.append(StoreEntry(c, own_key, tuple(o for o in certs if o is not c), path, thumbprint(c)))
     return entries
 
 
 def _pem_entries(path: Path, certs: list[x509.Certificate], keys: list[PrivateKeyTypes]) -> list[StoreEntry]:
-    by_spki = {_spki(k): k for k in keys}
+    by_spki = {spki(k): k for k in keys}
     return [
-        StoreEntry(c, by_spki.get(_spki(c)), tuple(o for o in certs if o is not c), path, thumbprint(c))
+        StoreEntry(c, by_spki.get(spki(c)), tuple(o for o in certs if o is not c), path, thumbprint(c))
         for c in certs
     ]
 
@@ -531,11 +516,11 @@ def _attach_keys(
     """Give the keys of ``.key`` files to the certificates they belong to (matched by public key)."""
     if not loose:
         return entries
-    index = {i: _spki(e.certificate) for i, e in enumerate(entries)}
+    index = {i: spki(e.certificate) for i, e in enumerate(entries)}
     out = list(entries)
     for path, key in loose:
-        spki = _spki(key)
-        owners = [i for i, s in index.items() if s == spki]
+        public = spki(key)
+        owners = [i for i, s in index.items() if s == public]
         if not owners:
             raise ConfigurationError(
                 "a private key of the store belongs to no certificate of the store", file=str(path),

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TypedDict, Unpack
 
 import attrs
 
+from ._keywords import check_keywords
 from .catalogue import SECURITY_SECTION, Level, option
 from .errors import ConfigurationError, closest
 from .model import DEFAULT_PORT_ID, Application, Connection, Environment, Host, Port, Sections
@@ -80,18 +82,21 @@ def _check_value(option: str, value: str | None) -> None:
                                  option=option, value=repr(value), valid="a str, such as '1' or 'TLSv12'")
 
 
-def _edit(
-    env: Environment,
-    option: str,
-    value: str | None,
-    *,
-    host: str | None,
-    app: str | None,
-    port: str | None,
-    connection: str | None,
-    level: str | None,
-    section: str,
-) -> Environment:
+class Place(TypedDict, total=False):
+    """Where :func:`set_option` and :func:`remove_option` write: the keywords of :func:`set_option`."""
+
+    host: str | None
+    app: str | None
+    port: str | None
+    connection: str | None
+    level: str | None
+    section: str
+
+
+def _edit(env: Environment, option: str, value: str | None, place: Place) -> Environment:
+    host, app, port = place.get("host"), place.get("app"), place.get("port")
+    connection, level = place.get("connection"), place.get("level")
+    section = place.get("section", SECURITY_SECTION)
     _check_value(option, value)
     targets = sum(x is not None for x in (host, app))
     if targets != 1 or (host is not None and (port or connection)) or (port and connection):
@@ -161,18 +166,7 @@ def _with_app(env: Environment, application: Application) -> Environment:
     return _rebuilt(env, applications={**env.applications, application.name: application})
 
 
-def set_option(
-    env: Environment,
-    option: str,
-    value: str,
-    *,
-    host: str | None = None,
-    app: str | None = None,
-    port: str | None = None,
-    connection: str | None = None,
-    level: str | None = None,
-    section: str = SECURITY_SECTION,
-) -> Environment:
+def set_option(env: Environment, option: str, value: str, **place: Unpack[Place]) -> Environment:
     """A copy of ``env`` with ``option=value`` written at one level of one object (replacing any value there).
 
     Args:
@@ -191,29 +185,19 @@ def set_option(
         ConfigurationError: an unknown object, an ambiguous place, a value that is not a string or that
             transport parameters cannot hold (``;``).
     """
-    return _edit(env, option, value, host=host, app=app, port=port, connection=connection, level=level,
-                 section=section)
+    check_keywords("set_option", place, Place)
+    return _edit(env, option, value, place)
 
 
-def remove_option(
-    env: Environment,
-    option: str,
-    *,
-    host: str | None = None,
-    app: str | None = None,
-    port: str | None = None,
-    connection: str | None = None,
-    level: str | None = None,
-    section: str = SECURITY_SECTION,
-) -> Environment:
+def remove_option(env: Environment, option: str, **place: Unpack[Place]) -> Environment:
     """A copy of ``env`` without ``option`` at that level (the keywords are those of :func:`set_option`).
 
     Raises:
         ConfigurationError: an unknown object, or the option is not set there (a typo would otherwise change
             nothing silently); the error lists what is set there.
     """
-    return _edit(env, option, None, host=host, app=app, port=port, connection=connection, level=level,
-                 section=section)
+    check_keywords("remove_option", place, Place)
+    return _edit(env, option, None, place)
 
 
 def with_certificate(

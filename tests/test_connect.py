@@ -62,6 +62,9 @@ def _write(root: Path, issued: Issued, stem: str, **kw: Any) -> None:
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
+    """What the session PKI of tests/conftest.py does not hold: intermediates and split chains, encrypted and
+    traditional keys, a CA bundle, CRLs of several CAs (DER, expired, forged, per intermediate); one CA tree,
+    made once per session."""
     root = tmp_path_factory.mktemp("connect-pki")
     ca = CertificateAuthority.create("Test CA")
     other = CertificateAuthority.create("Other CA")

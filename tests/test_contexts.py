@@ -40,6 +40,8 @@ PASSWORD = "c0rrect-h0rse"  # the test key password; must never appear in an err
 
 @pytest.fixture(scope="session")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """File forms the session PKI of tests/conftest.py does not hold (encrypted and traditional keys, a
+    combined certificate and key, an RSA PKCS#1 key, DER, an intermediate's leaf, an empty file), made once."""
     folder = tmp_path_factory.mktemp("contexts-pki")
     ca = CertificateAuthority.create("Test CA")
     other = CertificateAuthority.create("Other CA")

@@ -24,7 +24,7 @@ import genesys_tls as gt
 from genesys_tls.cli import main
 from genesys_tls.doctor import Diagnosis, diagnose
 from genesys_tls.errors import Category, ConfigurationError
-from genesys_tls.pki import PKIFiles, build_pki
+from genesys_tls.pki import PKIFiles
 
 sys.path.insert(0, str(Path(__file__).parent / "interop"))
 from openssl_tools import openssl_binary, s_server
@@ -34,8 +34,9 @@ CLIENT, SERVER = "Client", "TServer"
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
-    return build_pki(tmp_path_factory.mktemp("doctor-pki"))
+def files(pki: PKIFiles) -> PKIFiles:
+    """The session's test PKI (tests/conftest.py)."""
+    return pki
 
 
 def _free_port() -> int:

@@ -17,7 +17,7 @@ from genesys_tls.cli import main
 from genesys_tls.handshake import Server
 from genesys_tls.harness import SimulatedServer
 from genesys_tls.loaders import load
-from genesys_tls.pki import build_pki
+from genesys_tls.pki import PKIFiles
 from genesys_tls.resolve import resolve_server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -31,8 +31,8 @@ def _run_client(env: Path, connection: str, address: tuple[str, int]) -> subproc
     )
 
 
-def test_tlib_client_connects_with_the_effective_settings(tmp_path: Path) -> None:
-    files = build_pki(tmp_path / "pki")
+def test_tlib_client_connects_with_the_effective_settings(pki: PKIFiles) -> None:
+    files = pki
     env = load(files.environment)
     with Server(resolve_server(env, "TServer", "mutual"), port=0) as server:
         ok = _run_client(files.environment, "TServer/mutual", server.address)
@@ -41,12 +41,12 @@ def test_tlib_client_connects_with_the_effective_settings(tmp_path: Path) -> Non
     assert server.results and server.results[0].ok
 
 
-def test_tlib_client_reports_a_failed_handshake(tmp_path: Path) -> None:
-    files = build_pki(tmp_path / "pki")
+def test_tlib_client_reports_a_failed_handshake(pki: PKIFiles) -> None:
+    files = pki
     # The server presents the wrong-name certificate: the client's name check must refuse it.
     text = files.environment.read_text().replace("certs/tsrv-host.pem", "certs/wrong-name.pem").replace(
         "certs/tsrv-host.key", "certs/wrong-name.key")
-    bad = files.environment.with_name("wrong.yaml")
+    bad = files.environment.with_name("examples-wrong-name.yaml")
     bad.write_text(text)
     with Server(resolve_server(load(bad), "TServer", "secure"), port=0) as server:
         failed = _run_client(files.environment, "TServer/secure", server.address)

@@ -59,7 +59,10 @@ OPTION_NAME_EXCEPTIONS = {
     "catalogue.py": "the catalogue itself",
     "resolve.py": "the resolver (precedence per option)",
     "resolved.py": "the typed properties over the resolver's answer",
-    "lint/rules.py": "findings name the option they are about",
+    "lint/layers.py": "findings name the option they are about; a level's values are keyed by option name",
+    "lint/files.py": "findings name the file option they are about; a level's values are keyed by option name",
+    "lint/ports.py": "findings name the option they are about and where it is written",
+    "lint/links.py": "findings name the option they are about and where it is written",
     "lint/stores.py": "store findings name the certificate / trusted-ca option a thumbprint is written in",
     "material.py": "store and keystore errors name the certificate / trusted-ca option they resolve",
     "contexts.py": "error locations name the option a file or value came from",
@@ -91,3 +94,90 @@ def test_top_level_exports_the_server_and_classify() -> None:
 
     assert genesys_tls.Server is handshake.Server and genesys_tls.ServerCore is server.ServerCore
     assert genesys_tls.connect_async is handshake.connect_async and genesys_tls.classify is handshake.classify
+
+
+def test_tests_import_nothing_private_from_lint() -> None:
+    """The builders of the rule examples are public (``genesys_tls.lint.examples``): no test reaches for a
+    private name of a lint module, imported or as an attribute of an imported lint module."""
+    offenders = []
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("genesys_tls.lint"):
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        offenders.append(f"{path.name}: {node.module}.{alias.name}")
+                    elif node.module == "genesys_tls.lint":  # a module of the package, imported by name
+                        modules.add(alias.asname or alias.name)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr.startswith("_")
+            ):
+                offenders.append(f"{path.name}: {node.value.id}.{node.attr}")
+    assert offenders == []
+
+
+#: The option names lint still looks up by name (``x["name"]``, ``x.get("name")``, ``x.paths("name")``), per
+#: module, and why; every other question lint asks is a typed property of ``ResolvedSecurity``.
+LINT_OPTION_LOOKUPS = {
+    "lint/files.py": (
+        {"certificate", "certificate-key", "provider", "tls-crl", "trusted-ca"},
+        "the file checks read one level's own values (before precedence), which are keyed by option name",
+    ),
+    "lint/links.py": (
+        {"client-auth", "tls", "tls-target-name-check"},
+        "provenance of tls (where it was written, what it shadowed: GT212, GT214), the values quoted in "
+        "GT206/GT209 messages, and the default port's own tls before resolution (GT213)",
+    ),
+    "lint/ports.py": (
+        {"certificate", "sec-protocol", "tls", "upgrade"},
+        "provenance (GT204: sec-protocol at the certificate's level) and the values quoted in messages",
+    ),
+}
+
+
+def _option_lookups(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("get", "path", "paths")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            key = node.args[0].value
+        else:
+            continue
+        if isinstance(key, str) and key in CATALOGUE:
+            found.add(key)
+    return found
+
+
+def test_lint_reads_resolved_settings_through_typed_properties() -> None:
+    found = {
+        str(path.relative_to(PACKAGE)): lookups
+        for path in sorted((PACKAGE / "lint").glob("*.py"))
+        if (lookups := _option_lookups(path))
+    }
+    assert found == {module: names for module, (names, _why) in LINT_OPTION_LOOKUPS.items()}
+
+
+#: Past this many lines a module says at its top why it is not split (a ``Size:`` paragraph).
+MAX_LINES = 600
+
+
+def test_big_modules_say_why_they_are_big() -> None:
+    unexplained = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+        and "Size:" not in (ast.get_docstring(ast.parse(path.read_text())) or "")
+    }
+    assert unexplained == {}

@@ -22,9 +22,11 @@ from hypothesis import strategies as st
 import genesys_tls as gt
 from genesys_tls.catalogue import CATALOGUE
 from genesys_tls.errors import ConfigurationError
-from genesys_tls.lint import RULES, Finding, Report, Severity, lint
+from genesys_tls.lint import RULES, Finding, Report, Severity, examples, lint
+from genesys_tls.lint import ports as ports_module
 from genesys_tls.lint import rules as rules_module
 from genesys_tls.lint.docs import render, write_example_pki
+from genesys_tls.lint.files import verify_chain
 from genesys_tls.lint.reporters import SARIF_SCHEMA, render_json, render_text, to_sarif
 from genesys_tls.pki import CertificateAuthority
 
@@ -50,8 +52,8 @@ def only(report: Report, code: str) -> list[Finding]:
 
 
 def link(**kw: Any) -> str:
-    """The examples' server S (host srv) / client C (host cli) environment, see rules._link."""
-    return rules_module._link(**kw)
+    """The examples' server S (host srv) / client C (host cli) environment, see examples.link."""
+    return examples.link(**kw)
 
 
 # ============================================================================================ the registry
@@ -109,7 +111,7 @@ def test_gt900_a_failing_check_is_a_finding_and_the_others_still_run(
     def broken(*args: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(rules_module, "_check_port", broken)
+    monkeypatch.setattr(ports_module, "_check_port", broken)
     report = lint_text(RULES["GT102"].example, pki)
     failed = only(report, "GT900")
     assert [(f.object, f.severity) for f in failed] == [("S/secure", Severity.ERROR)]
@@ -187,12 +189,12 @@ def test_gt202_not_for_thumbprints_other_providers_or_a_combined_pem(pki: Path, 
         f'"tls=1;certificate={thumb}"}}}}}}\n'
     )
     assert "GT202" not in codes(lint_text(windows, pki))
-    jks = "hosts: {srv: {}}\napplications:\n" + rules_module._server("tls=1;certificate=store.jks;provider=JKS")
+    jks = "hosts: {srv: {}}\napplications:\n" + examples.server("tls=1;certificate=store.jks;provider=JKS")
     assert "GT202" not in codes(lint_text(jks, pki))
     shutil.copy(pki / "srv.pem", tmp_path / "combined.pem")
     with open(tmp_path / "combined.pem", "ab") as handle:
         handle.write((pki / "srv.key").read_bytes())
-    combined = "hosts: {srv: {}}\napplications:\n" + rules_module._server("tls=1;certificate=combined.pem")
+    combined = "hosts: {srv: {}}\napplications:\n" + examples.server("tls=1;certificate=combined.pem")
     assert "GT202" not in codes(lint_text(combined, tmp_path))
 
 
@@ -200,7 +202,7 @@ def test_gt203_full_group_at_one_level_shadowing_another_is_no_split(pki: Path) 
     # spec case 3: the whole group at the application, a certificate at the host: normal shadowing
     text = (
         "hosts:\n  srv: {annex: {security: {certificate: expired.pem}}}\n  cli: {}\napplications:\n"
-        + rules_module._server(
+        + examples.server(
             "tls=1", "    options: {security: {certificate: srv.pem, certificate-key: srv.key, trusted-ca: ca.pem}}\n"
         )
     )
@@ -212,7 +214,7 @@ def test_gt203_on_the_client_side(pki: Path) -> None:
     text = (
         _hosts_plain()
         + "applications:\n"
-        + rules_module._server("tls=1", "    options: {security: {certificate: srv.pem, certificate-key: srv.key}}\n")
+        + examples.server("tls=1", "    options: {security: {certificate: srv.pem, certificate-key: srv.key}}\n")
         + "  C:\n    type: Third Party Application\n    host: cli\n"
         "    options: {security: {certificate: cli.pem, certificate-key: cli.key}}\n"
         "    annex: {security: {trusted-ca: ca.pem}}\n"
@@ -256,8 +258,8 @@ def test_gt209_reported_once_per_client_application(pki: Path) -> None:
     text = (
         _hosts_good()
         + "applications:\n"
-        + rules_module._server()
-        + rules_module._server().replace("  S:", "  S2:")
+        + examples.server()
+        + examples.server().replace("  S:", "  S2:")
         + "  C:\n    type: Third Party Application\n    host: cli\n"
         "    connections: [{server: S, port-id: secure}, {server: S2, port-id: secure}]\n"
     )
@@ -265,12 +267,12 @@ def test_gt209_reported_once_per_client_application(pki: Path) -> None:
 
 
 def _hosts_good() -> str:
-    return rules_module._HOSTS
+    return examples.HOSTS
 
 
 def test_gt210_for_every_protocol_below_tls12(pki: Path) -> None:
     for value, expected in (("SSLv23", True), ("TLSv11", True), ("TLSv1.1", True), ("", False), ("TLSv13", False)):
-        report = lint_text(rules_module._host_only(f"{{sec-protocol: '{value}'}}"), pki)
+        report = lint_text(examples.host_only(f"{{sec-protocol: '{value}'}}"), pki)
         assert ("GT210" in codes(report)) is expected, value
 
 
@@ -379,11 +381,11 @@ def test_gt309_intermediates_in_the_certificate_file(tmp_path: Path) -> None:
 def test_gt309_same_name_other_key() -> None:
     real, fake = CertificateAuthority.create("Test CA"), CertificateAuthority.create("Test CA")
     leaf = fake.issue_server("srv")
-    reason = rules_module.verify_chain([leaf.cert], [real.cert])
+    reason = verify_chain([leaf.cert], [real.cert])
     assert reason is not None and "its key did not sign" in reason
-    assert rules_module.verify_chain([leaf.cert], [fake.cert]) is None
-    assert rules_module.verify_chain([real.cert], [real.cert]) is None
-    assert rules_module.verify_chain([], [real.cert]) == "there is no certificate"
+    assert verify_chain([leaf.cert], [fake.cert]) is None
+    assert verify_chain([real.cert], [real.cert]) is None
+    assert verify_chain([], [real.cert]) == "there is no certificate"
 
 
 def test_gt310_gt405_on_a_mutual_port_checking_clients(pki: Path) -> None:
@@ -673,10 +675,10 @@ def test_a_cipher_list_with_a_nul_character_is_a_finding(pki: Path) -> None:
 
 
 def test_gt404_where_the_crl_and_trusted_ca_are_written_once(pki: Path) -> None:
-    alone = rules_module._host_only("{trusted-ca: ca.pem, tls-crl: crl-other.pem}")
+    alone = examples.host_only("{trusted-ca: ca.pem, tls-crl: crl-other.pem}")
     [f] = only(lint_text(alone, pki), "GT404")
     assert (f.object, f.level) == ("srv", "host-annex")
-    assert "GT404" not in codes(lint_text(rules_module._host_only("{trusted-ca: ca.pem, tls-crl: crl.pem}"), pki))
+    assert "GT404" not in codes(lint_text(examples.host_only("{trusted-ca: ca.pem, tls-crl: crl.pem}"), pki))
     # used by a link too: still one finding
     linked = lint_text(RULES["GT404"].example, pki)
     assert [(f.object, f.level) for f in only(linked, "GT404")] == [("cli", "host-annex")]

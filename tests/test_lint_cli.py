@@ -13,7 +13,7 @@ import pytest
 from genesys_tls.cli import main
 from genesys_tls.lint import RULES
 from genesys_tls.lint.docs import write_example_pki
-from genesys_tls.lint.rules import _link
+from genesys_tls.lint.examples import link as _link
 
 
 @pytest.fixture(scope="module")

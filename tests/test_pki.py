@@ -191,6 +191,8 @@ def verify_code(error: BaseException | None) -> int | None:
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
+    """A fresh build_pki folder: build_pki is what these tests check (its exact file list, for one), so not
+    the session PKI of tests/conftest.py, next to which other modules write their variants."""
     return build_pki(tmp_path_factory.mktemp("pki"))
 
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from genesys_tls.cli import main
-from genesys_tls.pki import PKIFiles, build_pki
+from genesys_tls.pki import PKIFiles
 from genesys_tls.report import gather, render_report, write_report
 from genesys_tls.report.drawing import DETAIL_LIMIT, dot_source, draw, graph
 from genesys_tls.report.estate import Estate, Link, Node
@@ -32,8 +32,9 @@ def _example_apps() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
-    return build_pki(tmp_path_factory.mktemp("report-pki"))
+def files(pki: PKIFiles) -> PKIFiles:
+    """The session's test PKI (tests/conftest.py)."""
+    return pki
 
 
 def _estate_env(files: PKIFiles) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from genesys_tls.errors import Category
 from genesys_tls.handshake import Server
 from genesys_tls.lint.rules import Severity
 from genesys_tls.loaders import load
-from genesys_tls.pki import PKIFiles, build_pki
+from genesys_tls.pki import PKIFiles
 from genesys_tls.resolve import Mode, resolve_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,11 +51,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, json.loads(out), err
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
-    return build_pki(tmp_path_factory.mktemp("schema-pki"))
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMA_FILES))

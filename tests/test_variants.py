@@ -18,15 +18,10 @@ from genesys_tls.errors import Category, ConfigurationError
 from genesys_tls.handshake import Server, connect
 from genesys_tls.loaders import load
 from genesys_tls.model import Environment
-from genesys_tls.pki import CertificateAuthority, PKIFiles, build_pki
+from genesys_tls.pki import CertificateAuthority, PKIFiles
 from genesys_tls.resolve import Mode, resolve_client, resolve_server
 
 CLIENT = "Client_client-host"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
-    return build_pki(tmp_path_factory.mktemp("variants"))
 
 
 @pytest.fixture(scope="module")

@@ -161,6 +161,13 @@ def parse_address(text: str) -> tuple[str, int]:
         raise CLIError(f"--address {text!r}: expected HOST:PORT") from None
 
 
+def days(text: str) -> int:
+    """An argparse ``type``: a whole number of days, 0 or more (``--expiry-days``)."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, 0 or more; got {text!r}")
+    return int(text)
+
+
 #: the longest ``--timeout`` accepted (socket timeouts overflow far above it)
 MAX_TIMEOUT = 86400.0
 

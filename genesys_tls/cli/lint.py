@@ -10,13 +10,7 @@ import argparse
 import sys
 
 from ..resolve import Reading
-from ._common import EXIT_FAILED, EXIT_OK, CLIError, load_env
-
-
-def _days(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a whole number of days, 0 or more; got {text!r}")
-    return int(text)
+from ._common import EXIT_FAILED, EXIT_OK, CLIError, days, load_env
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--expiry-days",
-        type=_days,
+        type=days,
         default=30,
         metavar="N",
         help="warn about certificates and CRLs that expire within N days (default: 30)",

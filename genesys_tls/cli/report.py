@@ -6,13 +6,7 @@ import argparse
 import sys
 
 from ..resolve import Reading
-from ._common import EXIT_FAILED, EXIT_OK
-
-
-def _days(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a whole number of days, 0 or more; got {text!r}")
-    return int(text)
+from ._common import EXIT_FAILED, EXIT_OK, days
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-o", "--output", required=True, metavar="FILE.html", help="the HTML file to write")
     p.add_argument("--layout", choices=("auto", "dot", "builtin"), default="auto",
                    help="auto (default): Graphviz dot when installed, else the built-in layout")
-    p.add_argument("--expiry-days", type=_days, default=30, metavar="N",
+    p.add_argument("--expiry-days", type=days, default=30, metavar="N",
                    help="warn about certificates and CRLs that expire within N days (default: 30)")
     p.add_argument("--reading", choices=[r.value for r in Reading], default=Reading.PSDK.value,
                    help="where the docs and the Platform SDK disagree: psdk (default) or doc")

@@ -143,12 +143,19 @@ def _download(
                 raise _unavailable(url, "empty response")
             return bytes(body)
         finally:
-            response.close()
-            if isinstance(client, urllib3.ProxyManager):
-                client.clear()
-            else:
-                client.close()
+            release(response, client)
     raise _unavailable(url, f"more than {limits.redirects} redirects")
+
+
+def release(
+    response: urllib3.BaseHTTPResponse, client: urllib3.ProxyManager | urllib3.HTTPConnectionPool
+) -> None:
+    """Close one request's response and its single-use client (a proxy manager is cleared)."""
+    response.close()
+    if isinstance(client, urllib3.ProxyManager):
+        client.clear()
+    else:
+        client.close()
 
 
 @attrs.frozen

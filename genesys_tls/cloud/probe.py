@@ -40,7 +40,7 @@ from ..crl import check_crls
 from ..errors import Category, ConfigurationError, TLSError
 from ..handshake import PeerIdentity, classify
 from ._read import read_text
-from .crlfetch import CRLFetchCache, FetchLimits, distribution_points, fetch_crl
+from .crlfetch import CRLFetchCache, FetchLimits, distribution_points, fetch_crl, release
 from .facts import CLOUD_DOMAIN, in_domain
 from .pac import check_proxy_address
 
@@ -292,11 +292,7 @@ def _check_redirect(
             return f"http://{target.host}:{http_port}/ redirects to {location[:200]}, not to https://{target.host}"
         return None
     finally:
-        response.close()
-        if isinstance(client, urllib3.ProxyManager):
-            client.clear()
-        else:
-            client.close()
+        release(response, client)
 
 
 def probe(
@@ -378,8 +374,9 @@ def probe(
         warned.append("revocation not checked (--revocation off)")
     else:
         try:
-            _revocation(der, chain, trusted, resolve, limits, proxy_address, cache, now, consulted,
-                        whole_chain=chain_crls)
+            proxy_text = f"{proxy_address[0]}:{proxy_address[1]}" if proxy_address else None
+            fetch = _Fetch(resolve, limits, proxy_text, cache, now, consulted)
+            _revocation(der, chain, trusted, fetch, whole_chain=chain_crls)
             checks.append("crl")
         except TLSError as exc:
             if revocation == "soft" and exc.category in (Category.CRL_UNAVAILABLE, Category.CRL_EXPIRED):
@@ -403,16 +400,23 @@ def _load(der: bytes) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
 
 
+@attrs.frozen
+class _Fetch:
+    """How one probe fetches CRLs (name overrides, bounds, proxy, cache, clock) and the URLs it consulted."""
+
+    resolve: Mapping[str, str] | None
+    limits: FetchLimits
+    proxy: str | None
+    cache: CRLFetchCache | None
+    now: datetime.datetime | None
+    consulted: list[tuple[str, str]]
+
+
 def _revocation(
     der: bytes | None,
     chain: tuple[bytes, ...],
     trusted: tuple[x509.Certificate, ...],
-    resolve: Mapping[str, str] | None,
-    limits: FetchLimits,
-    proxy: tuple[str, int] | None,
-    cache: CRLFetchCache | None,
-    now: datetime.datetime | None,
-    consulted: list[tuple[str, str]],
+    fetch: _Fetch,
     *,
     whole_chain: bool,
 ) -> None:
@@ -430,41 +434,31 @@ def _revocation(
         subjects += [c for c in verified[1:] if c.subject != c.issuer]  # intermediates; a root is trusted as is
     for index, cert in enumerate(subjects):
         what = "the server certificate" if index == 0 else f"the intermediate CA {cert.subject.rfc4514_string()!r}"
-        _check_one(cert, what, signers, resolve, limits, proxy, cache, now, consulted)
+        _check_one(cert, what, signers, fetch)
 
 
-def _check_one(
-    leaf: x509.Certificate,
-    what: str,
-    trusted: tuple[x509.Certificate, ...],
-    resolve: Mapping[str, str] | None,
-    limits: FetchLimits,
-    proxy: tuple[str, int] | None,
-    cache: CRLFetchCache | None,
-    now: datetime.datetime | None,
-    consulted: list[tuple[str, str]],
-) -> None:
+def _check_one(leaf: x509.Certificate, what: str, trusted: tuple[x509.Certificate, ...], fetch: _Fetch) -> None:
     points = distribution_points(leaf)
     if not points:
         raise TLSError(Category.CRL_UNAVAILABLE, f"{what} names no CRL Distribution Point")
     issuers = [ca for ca in trusted if ca.subject == leaf.issuer]
-    proxy_text = f"{proxy[0]}:{proxy[1]}" if proxy else None
     for uris in points:
         errors: list[TLSError] = []
         crls = None
         for uri in uris:
             try:
-                crls = fetch_crl(uri, trusted, resolve=resolve, limits=limits, proxy=proxy_text, cache=cache, now=now)
-                consulted.append((uri, "ok"))
+                crls = fetch_crl(uri, trusted, resolve=fetch.resolve, limits=fetch.limits, proxy=fetch.proxy,
+                                 cache=fetch.cache, now=fetch.now)
+                fetch.consulted.append((uri, "ok"))
                 break
             except TLSError as exc:
-                consulted.append((uri, exc.category.value))
+                fetch.consulted.append((uri, exc.category.value))
                 errors.append(exc)
         if crls is None:
             expired = all(e.category is Category.CRL_EXPIRED for e in errors)
             raise TLSError(Category.CRL_EXPIRED if expired else Category.CRL_UNAVAILABLE,
                            "; ".join(e.detail for e in errors))
-        checked = check_crls(crls, trusted, now=now)
+        checked = check_crls(crls, trusted, now=fetch.now)
         if not any(checked.covers(ca) for ca in issuers):
             raise TLSError(Category.CRL_UNAVAILABLE, f"the CRL at {uris[0]} is not signed by the issuer of {what}, "
                            f"{leaf.issuer.rfc4514_string()!r}")

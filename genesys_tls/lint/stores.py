@@ -27,10 +27,11 @@ from ..material import store_entry, uses_store
 from ..model import DEFAULT_PORT_ID
 from ..names import match_target_name
 from ..resolve import Mode, ResolvedSecurity, resolve_client
-from .rules import RULES, verify_chain
+from .files import verify_chain
+from .rules import RULES
 
 if TYPE_CHECKING:
-    from .engine import LintContext
+    from .context import LintContext
 
 __all__ = ["scan_stores"]
 
@@ -125,7 +126,7 @@ def _check_link(ctx: LintContext, client: ResolvedSecurity, server: ResolvedSecu
     name = client.expected_name if client.checks_target_name else None
     if server_chain and _stored(server, "certificate") and name and not match_target_name(server_chain[0], name):
         ctx.emit(RULES["GT308"].finding(
-            client.object, f"the server certificate with thumbprint {server['certificate'].value} (store of "
+            client.object, f"the server certificate with thumbprint {server.certificate} (store of "
             f"host {server.host}) does not carry the name {name!r} that {client.application} checks",
             level=Level.CONNECTION.value, option="certificate"))
     links = [(server_chain, anchors, client, f"{server.object}'s certificate")]

@@ -86,6 +86,24 @@ def _next_event(conn: h11.Connection, stream: HTTPStream, end: float, fed: list[
         conn.receive_data(data)  # b"" tells h11 the peer closed
 
 
+def _read_body(
+    conn: h11.Connection, stream: HTTPStream, end: float, limit: int, *, too_large: Exception, cut: Exception
+) -> bytes:
+    """The body of the current message, at most ``limit`` bytes: ``too_large`` past it, ``cut`` when the peer
+    stops before its end."""
+    body = bytearray()
+    while True:
+        part = _next_event(conn, stream, end)
+        if isinstance(part, h11.Data):
+            body += part.data
+            if len(body) > limit:
+                raise too_large
+        elif isinstance(part, h11.EndOfMessage):
+            return bytes(body)
+        else:
+            raise cut
+
+
 def _send(conn: h11.Connection, stream: HTTPStream, response: Response, *, close: bool = False) -> None:
     headers = [(k, v) for k, v in response.headers if k.lower() not in ("content-length", "connection")]
     headers.append(("content-length", str(len(response.body))))
@@ -135,18 +153,8 @@ def serve_connection(
                 _error(conn, stream, 413, "body-too-large")
                 exchanges.append(Exchange(method, target, 413))
                 break
-            body = bytearray()
-            while True:
-                part = _next_event(conn, stream, end)
-                if isinstance(part, h11.Data):
-                    body += part.data
-                    if len(body) > limits.max_body:
-                        raise _Closed("413")
-                elif isinstance(part, h11.EndOfMessage):
-                    break
-                else:
-                    raise _Closed("")
-            response = handler(Request(method.upper(), target, headers, bytes(body)))
+            body = _read_body(conn, stream, end, limits.max_body, too_large=_Closed("413"), cut=_Closed(""))
+            response = handler(Request(method.upper(), target, headers, body))
             last = len(exchanges) + 1 >= limits.max_requests
             _send(conn, stream, response, close=last)
             exchanges.append(Exchange(method, target, response.status))
@@ -198,18 +206,11 @@ def http_request(
             event = _next_event(conn, stream, end)
         if not isinstance(event, h11.Response):
             raise ConnectionResetError("the endpoint closed the connection without an answer")
-        data = bytearray()
-        while True:
-            part = _next_event(conn, stream, end)
-            if isinstance(part, h11.Data):
-                data += part.data
-                if len(data) > limits.max_body:
-                    raise ValueError("the answer's body is too large")
-            elif isinstance(part, h11.EndOfMessage):
-                break
-            else:
-                raise ConnectionResetError("the endpoint closed the connection in the middle of its answer")
+        data = _read_body(
+            conn, stream, end, limits.max_body, too_large=ValueError("the answer's body is too large"),
+            cut=ConnectionResetError("the endpoint closed the connection in the middle of its answer"),
+        )
     except h11.RemoteProtocolError as exc:
         raise ValueError(f"the endpoint's answer is not HTTP/1.1 ({exc})") from None
     response_headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in event.headers)
-    return Response(event.status_code, response_headers, bytes(data))
+    return Response(event.status_code, response_headers, data)

@@ -203,7 +203,20 @@ def _check_pairing(
 
 
 @attrs.frozen
-class EndpointConfig:
+class _EndpointSecurity:
+    """The settings the endpoint's ``.exe.config`` and Workspace's options both give, and must agree on:
+    protocol, port, security level, the certificate search and the subject check (attributes below)."""
+
+    protocol: str
+    port: int
+    security_level: int | None
+    certificate_search_value: str | None
+    subject_criteria: tuple[str, ...]
+    subject_matching_properties: tuple[Property, ...]
+
+
+@attrs.frozen
+class EndpointConfig(_EndpointSecurity):
     """The endpoint's ``appSettings``, after ``add``/``remove``/``clear``.
 
     Attributes:
@@ -228,12 +241,6 @@ class EndpointConfig:
     values: Mapping[str, str]
     lines: Mapping[str, int]
     events: tuple[SettingEvent, ...]
-    protocol: str
-    port: int
-    security_level: int | None
-    certificate_search_value: str | None
-    subject_criteria: tuple[str, ...]
-    subject_matching_properties: tuple[Property, ...]
     cors: tuple[str, ...] | None
     localhost: bool
     ipv4_ranges: tuple[ipaddress.IPv4Network, ...]
@@ -401,7 +408,7 @@ def load_endpoint_config(path: str | os.PathLike[str]) -> EndpointConfig:
 
 
 @attrs.frozen
-class WorkspaceSettings:
+class WorkspaceSettings(_EndpointSecurity):
     """The ``sipendpoint.standalone.*`` options of a Workspace application (``interaction-workspace``).
 
     Attributes:
@@ -420,12 +427,6 @@ class WorkspaceSettings:
     application: str
     file: str | None
     values: Mapping[str, str]
-    protocol: str
-    port: int
-    security_level: int | None
-    certificate_search_value: str | None
-    subject_criteria: tuple[str, ...]
-    subject_matching_properties: tuple[Property, ...]
     vdi_detection_model: str | None = None
     vdi_detection_use_dns: bool | None = None
 
