@@ -56,6 +56,7 @@ from ..errors import ConfigurationError, TLSError
 from ..model import DEFAULT_PORT_ID, Application, Connection, HostOS
 from ..resolve import Mode, ResolvedSecurity, resolve_client
 from ..transport import DiagnosticCode, TransportParameters
+from .names_rules import NAME_RULES
 
 if TYPE_CHECKING:
     from .engine import LintContext
@@ -744,8 +745,11 @@ _RULE_LIST: tuple[Rule, ...] = (
     ),
 )
 
+# The rules of other modules, registered here (data there, so that they can import this module).
+_RULE_LIST += tuple(Rule(c, n, Severity(s), *rest) for c, n, s, *rest in NAME_RULES)
+
 #: code -> :class:`Rule`, in code order.
-RULES: Mapping[str, Rule] = {r.code: r for r in _RULE_LIST}
+RULES: Mapping[str, Rule] = {r.code: r for r in sorted(_RULE_LIST, key=lambda r: r.code)}
 _BY_NAME: Mapping[str, Rule] = {r.name: r for r in _RULE_LIST}
 
 
