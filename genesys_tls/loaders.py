@@ -741,7 +741,7 @@ def load_component_config(
 # ------------------------------------------------------------------------------------------- positions
 
 #: A place in an environment document: the keys (and list indexes) from the top, as in the file:
-#: ``("applications", "S", "ports", "secure", "transport")``, ``("hosts", "h", "annex", "security", "tls-crl")``.
+#: ``("applications", "S", "ports", "secure", "transport")``, ``("hosts", "h", "annex", "security", "certificate")``.
 Path_ = tuple[str | int, ...]
 
 

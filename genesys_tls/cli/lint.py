@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .._text import escape_text
-from ..errors import ConfigurationError, closest
+from ..errors import ConfigurationError
 from ..resolve import Reading
 from ._common import EXIT_FAILED, EXIT_OK, CLIError, emit_json, load_env
 
@@ -99,13 +99,14 @@ def _rule_dict(r: Rule) -> dict[str, Any]:
 
 def _explain(text: str, as_json: bool) -> int:
     from ..lint.rules import RULES
+    from ..lint.suppressions import suggest_rules
 
     by_name = {r.name: r for r in RULES.values()}
     found = RULES.get(text.strip().upper()) or by_name.get(text.strip().lower())
     if found is None:
         raise ConfigurationError(
             "unknown lint rule", option="--explain", value=text, valid=tuple(RULES),
-            suggestions=closest(text, [*RULES, *by_name]),
+            suggestions=suggest_rules(text),
         )
     if as_json:
         emit_json({"rules": [_rule_dict(found)]})

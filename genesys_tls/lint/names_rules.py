@@ -5,7 +5,7 @@ The runtime matches section, option and transport-parameter names exactly. A ``[
 letter, an invisible character), is ignored without a word, and the setting it was meant to make is lost:
 security is weaker than the file says. :func:`scan_names` reports each such name as an error that names the
 option that was intended (look-alikes found by :func:`genesys_tls.near_misses.near_misses`, misspelt section
-names by :func:`genesys_tls._suggest.suggest`).
+names by :func:`genesys_tls.ignored.misspelt_security_section`).
 
 The rules are data here (:data:`NAME_RULES`, turned into :class:`~genesys_tls.lint.rules.Rule` objects by the
 registry) so that the registry can import this module without a cycle.
@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from .._suggest import suggest
-from ..catalogue import CATALOGUE, SECURITY_SECTION, Level
+from ..catalogue import SECURITY_SECTION, Level
+from ..ignored import intended_option, misspelt_security_section
 from ..model import DEFAULT_PORT_ID, Sections
-from ..near_misses import NearMiss, near_misses, normalized_name
+from ..near_misses import NearMiss, near_misses
 
 if TYPE_CHECKING:
     from .engine import LintContext
@@ -59,26 +59,11 @@ NAME_RULES: tuple[tuple[str, str, str, str, str, str, str, str], ...] = (
 #: option is also "close to a known one" (GT113) or an unknown transport parameter (GT104).
 SUPERSEDED: Mapping[str, frozenset[str]] = {"GT115": frozenset({"GT113", "GT104"})}
 
-#: How close a section name must be to ``security`` to be taken for a misspelling of it.
-_SECTION_CUTOFF = 0.75
-
 _LEVEL_KEYS = {
     Level.HOST_ANNEX.value: ("hosts", "annex"),
     Level.APPLICATION_OPTIONS.value: ("applications", "options"),
     Level.APPLICATION_ANNEX.value: ("applications", "annex"),
 }
-
-
-def _misspelt_section(section: str, options: Mapping[str, str]) -> bool:
-    """A section that is not ``security`` but reads as a misspelling of it and holds TLS option names."""
-    if section == SECURITY_SECTION or normalized_name(section) == SECURITY_SECTION:
-        return False  # exact, or a look-alike (near_misses reports those)
-    if not suggest(normalized_name(section), [SECURITY_SECTION], cutoff=_SECTION_CUTOFF):
-        return False
-    return any(option in CATALOGUE or normalized_name(option) in _NORMALIZED for option in options)
-
-
-_NORMALIZED = {normalized_name(name): name for name in CATALOGUE}
 
 
 def _rule() -> Rule:
@@ -87,16 +72,12 @@ def _rule() -> Rule:
     return RULES["GT115"]
 
 
-def _intended(option: str) -> str | None:
-    return option if option in CATALOGUE else _NORMALIZED.get(normalized_name(option))
-
-
 def _section_findings(
     ctx: LintContext, obj: str, level: str, section: str, options: Mapping[str, str], why: str
 ) -> None:
     rule = _rule()
     kind, top = _LEVEL_KEYS[level]
-    named = [(option, _intended(option)) for option in options]
+    named = [(option, intended_option(option)) for option in options]
     lost = [(option, intended) for option, intended in named if intended is not None]
     if not lost:
         return
@@ -163,7 +144,7 @@ def scan_names(ctx: LintContext) -> None:
         for section, options in sections.items():
             if section in look_alike_sections:
                 why = "it only looks like it; names are matched exactly"
-            elif _misspelt_section(section, options):
+            elif misspelt_security_section(section, options):
                 why = f"did you mean {SECURITY_SECTION!r}?"
             else:
                 continue

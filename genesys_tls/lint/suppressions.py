@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ..model import Environment
     from .rules import Finding, Rule
 
-__all__ = ["Suppression", "load_suppressions", "parse_suppressions", "select_codes"]
+__all__ = ["Suppression", "load_suppressions", "parse_suppressions", "select_codes", "suggest_rules"]
 
 #: Largest suppressions file read.
 MAX_SUPPRESSIONS_BYTES = 4 * 1024 * 1024
@@ -86,6 +86,16 @@ class Suppression:
         }
 
 
+def suggest_rules(text: str, rules: Mapping[str, Rule] | None = None) -> tuple[str, ...]:
+    """The codes and names closest to a rule that was not found (a code typed with the letter O for zero,
+    or I/L for one, comes first)."""
+    registry = _registry(rules)
+    names = [r.name for r in registry.values()]
+    digits = text.strip().upper().translate(str.maketrans("OIL", "011"))
+    found = [code for code in registry if code.startswith(digits)] if digits.startswith("GT") else []
+    return tuple(dict.fromkeys([*found[:3], *closest(text, [*registry, *names])]))[:3]
+
+
 def _registry(rules: Mapping[str, Rule] | None) -> Mapping[str, Rule]:
     if rules is not None:
         return rules
@@ -111,7 +121,7 @@ def _matching(token: str, registry: Mapping[str, Rule], option: str) -> tuple[fr
         option=option,
         value=text,
         valid=("ALL", *registry),
-        suggestions=closest(text, [*registry, *by_name]),
+        suggestions=suggest_rules(text, registry),
     )
 
 
@@ -219,7 +229,7 @@ def parse_suppressions(
         if code is None:
             raise ConfigurationError(
                 f"{where}: unknown lint rule", file=file, object=where, option="code", value=code_text,
-                valid=tuple(registry), suggestions=closest(code_text, [*registry, *by_name]),
+                valid=tuple(registry), suggestions=suggest_rules(code_text, registry),
             )
         obj = values["object"] or ""
         if objects is not None and obj not in objects:
