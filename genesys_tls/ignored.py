@@ -176,8 +176,10 @@ def ignored(env: Environment, res: ResolvedSecurity) -> tuple[Ignored, ...]:
 def _transport(level: _Level, params: TransportParameters) -> Iterator[Ignored]:
     for diag in params.diagnostics:
         suggestions: tuple[str, ...] = ()
-        if diag.code in (DiagnosticCode.UNKNOWN, DiagnosticCode.CASE) and diag.key:
-            suggestions = closest(diag.key.strip(), _TRANSPORT_NAMES)
+        if diag.code is DiagnosticCode.CASE and diag.key:
+            suggestions = (diag.key.lower(),)
+        elif diag.code is DiagnosticCode.UNKNOWN and diag.key:
+            suggestions = closest(diag.key.strip(), _TRANSPORT_NAMES, n=1)
         yield Ignored(
             "transport", diag.code.value, level.source.value, level.object, diag.key, diag.piece,
             f"{diag.message} (character {diag.position} of {params.text!r})",

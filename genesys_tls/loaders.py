@@ -866,43 +866,35 @@ def _json_positions(text: str) -> dict[Path_, int]:
     def value(index: int, path: Path_) -> int:
         index = skip(index)
         char = text[index]
-        if char == "{":
+        if char in "{[":
+            close = "}" if char == "{" else "]"
             index = skip(index + 1)
-            if text[index] == "}":
-                return index + 1
-            while True:
-                index = skip(index)
-                if text[index] != '"':
-                    raise ValueError("expected a key")
-                key, index = decoder.raw_decode(text, index)
-                sub = (*path, key)
-                out.setdefault(sub, line(index))
-                index = skip(index)
-                if text[index] != ":":
-                    raise ValueError("expected ':'")
-                index = skip(value(index + 1, sub))
-                if text[index] == ",":
-                    index += 1
-                    continue
-                if text[index] != "}":
-                    raise ValueError("expected '}'")
-                return index + 1
-        if char == "[":
-            index = skip(index + 1)
-            if text[index] == "]":
+            if text[index] == close:
                 return index + 1
             item = 0
             while True:
                 index = skip(index)
-                sub = (*path, item)
-                out.setdefault(sub, line(index))
+                sub: Path_
+                if char == "{":
+                    key, index = decoder.raw_decode(text, index)
+                    if not isinstance(key, str):
+                        raise ValueError("expected a key")
+                    sub = (*path, key)
+                    out.setdefault(sub, line(index))
+                    index = skip(index)
+                    if text[index] != ":":
+                        raise ValueError("expected ':'")
+                    index += 1
+                else:
+                    sub = (*path, item)
+                    out.setdefault(sub, line(skip(index)))
+                    item += 1
                 index = skip(value(index, sub))
-                item += 1
                 if text[index] == ",":
                     index += 1
                     continue
-                if text[index] != "]":
-                    raise ValueError("expected ']'")
+                if text[index] != close:
+                    raise ValueError(f"expected {close!r}")
                 return index + 1
         _, end = decoder.raw_decode(text, index)
         return end

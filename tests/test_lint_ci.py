@@ -309,3 +309,18 @@ def test_positions_are_found_on_demand_and_dropped_when_the_file_changes(env_fil
     report = lint(again)
     sarif = to_sarif(report)
     assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in sarif["runs"][0]["results"])
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_every_position_is_the_line_of_its_key(fmt: str) -> None:
+    from genesys_tls.loaders import text_positions
+
+    env = gt.load(ROOT / "examples" / "environment.yaml")
+    text = dump(env, fmt)
+    found = text_positions(text, fmt)
+    assert found is not None and len(found.lines) > 30
+    lines = text.splitlines()
+    for path, number in found.lines.items():
+        last = path[-1]
+        if isinstance(last, str):
+            assert last in lines[number - 1], (path, number)

@@ -79,18 +79,21 @@ def test_client_shows_its_connection_and_the_target_port(tmp_path: Path, capsys:
     assert case["suggestions"][0] == "tls"
 
 
+SERVER_MISTAKES = """\
+hosts:
+  h:
+    annex:
+      Security: {trusted-ca: ca.pem}
+      securty: {certificate: s.pem}
+      security: {tls-mutal: '1', inactivity-timeout: '30'}
+applications:
+  S: {host: h, options: {security: {tls-target-name-check: host, tls: '1'}}, ports: {p: {port: 7001, transport: tls=1}}}
+"""
+
+
 def test_server_side_other_end_levels_and_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "env.yaml"
-    path.write_text(
-        "hosts:\n"
-        "  h: {annex: {Security: {trusted-ca: ca.pem}, securty: {certificate: s.pem}, "
-        "security: {tls-mutal: '1', inactivity-timeout: '30'}}}\n"
-        "applications:\n"
-        "  S:\n"
-        "    host: h\n"
-        "    options: {security: {tls-target-name-check: host, tls: '1'}}\n"
-        "    ports: {p: {port: 7001, transport: 'tls=1'}}\n"
-    )
+    path.write_text(SERVER_MISTAKES)
     doc = resolve_json(capsys, path, "--app", "S", "--port", "p")
     by_option = {i["option"]: i for i in doc["ignored"]}
     assert by_option["tls-target-name-check"]["code"] == "client-side-option"
