@@ -813,12 +813,13 @@ def text_positions(text: str, format: str, *, file: str = "", application: str =
     """:class:`Positions` of an environment text (``format``: ``yaml``, ``json`` or ``cfg``; ``application``
     names the application a ``.cfg`` file loads as); ``None`` when the text cannot be walked."""
     try:
-        if format == "json":
-            lines = _json_positions(text)
-        elif format == "cfg":
-            lines = _cfg_positions(text, application)
-        else:
-            lines = _yaml_positions(text)
+        with _no_cyclic_gc():  # acyclic data, as for a load: the collector's passes would find nothing
+            if format == "json":
+                lines = _json_positions(text)
+            elif format == "cfg":
+                lines = _cfg_positions(text, application)
+            else:
+                lines = _yaml_positions(text)
     except (yaml.YAMLError, ValueError, IndexError, RecursionError, _YAMLShapeError):
         return None
     return Positions(file, lines)

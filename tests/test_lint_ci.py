@@ -324,3 +324,11 @@ def test_every_position_is_the_line_of_its_key(fmt: str) -> None:
         last = path[-1]
         if isinstance(last, str):
             assert last in lines[number - 1], (path, number)
+
+
+def test_misspelt_application_type_gets_did_you_mean() -> None:
+    env = gt.loads("hosts: {h: {}}\napplications: {S: {type: T-Sever, host: h, ports: {p: {port: 7001}}},\n"
+                   "  C: {type: Third Party Application, host: h, connections: [{server: S, port-id: p, "
+                   "transport: tls=1}]}}\n")
+    [finding] = [f for f in lint(env).findings if f.code == "GT503"]
+    assert finding.object == "S" and finding.hint.startswith("did you mean 'T-Server'")

@@ -33,7 +33,7 @@ from ..errors import ConfigurationError, Problem
 from ..loaders import positions
 from ..model import DEFAULT_PORT_ID, Environment
 from ..resolve import Reading, ResolvedSecurity, resolve_server
-from .names_rules import SUPERSEDED, scan_names
+from .names_rules import SUPERSEDED, scan_names, with_suggestions
 from .rules import RULES, Finding, Severity, rule, scan_connections, scan_layers, scan_ports
 from .suppressions import Suppression, select_codes
 
@@ -563,7 +563,7 @@ def lint(
     scan_names(ctx)
     scan_ports(ctx)
     scan_connections(ctx)
-    findings = _without_superseded(ctx.findings)
+    findings = with_suggestions(env, _without_superseded(ctx.findings))
     kept, suppressed = _suppress(findings, given or ())
     return Report(
         findings=kept,

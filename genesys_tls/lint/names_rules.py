@@ -16,16 +16,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
+import attrs
+
+from .._suggest import suggest
 from ..catalogue import SECURITY_SECTION, Level
 from ..ignored import intended_option, misspelt_security_section
-from ..model import DEFAULT_PORT_ID, Sections
+from ..model import DEFAULT_PORT_ID, Environment, Sections
 from ..near_misses import NearMiss, near_misses
 
 if TYPE_CHECKING:
     from .engine import LintContext
-    from .rules import Rule
+    from .rules import Finding, Rule
 
-__all__ = ["NAME_RULES", "SUPERSEDED", "scan_names"]
+__all__ = ["NAME_RULES", "SUPERSEDED", "scan_names", "with_suggestions"]
 
 _EXAMPLE = """\
 hosts:
@@ -178,3 +181,21 @@ def _transport(ctx: LintContext, misses: list[NearMiss]) -> None:
             ),
             path=path,
         )
+
+
+def with_suggestions(env: Environment, findings: list[Finding]) -> list[Finding]:
+    """Findings about a name that is not known, with "did you mean" added: an application type the support
+    data does not know (``GT503``) gets the closest known types in its hint."""
+    from ..support import known_types
+
+    out = []
+    types: tuple[str, ...] | None = None
+    for finding in findings:
+        app = env.applications.get(finding.object) if finding.code == "GT503" else None
+        close: tuple[str, ...] = ()
+        if app is not None and app.type:
+            types = known_types() if types is None else types
+            close = suggest(app.type, types)
+        quoted = " or ".join(repr(t) for t in close)
+        out.append(attrs.evolve(finding, hint=f"did you mean {quoted}? {finding.hint}") if close else finding)
+    return out
