@@ -332,3 +332,28 @@ def test_misspelt_application_type_gets_did_you_mean() -> None:
                    "transport: tls=1}]}}\n")
     [finding] = [f for f in lint(env).findings if f.code == "GT503"]
     assert finding.object == "S" and finding.hint.startswith("did you mean 'T-Server'")
+
+
+@pytest.mark.parametrize("code", ["GT101", "GT102", "GT103", "GT104", "GT105", "GT106", "GT107"])
+def test_lint_shows_every_transport_diagnostic_of_the_fixtures(code: str) -> None:
+    from genesys_tls.ignored import TRANSPORT_RULES
+
+    env = gt.loads(RULES[code].example)
+    diagnostics = env.applications["S"].ports["secure"].transport.diagnostics
+    rules_of = [TRANSPORT_RULES[d.code] for d in diagnostics]
+    assert code in rules_of
+    shown = [f.code for f in lint(env).findings if f.code in TRANSPORT_RULES.values()]
+    assert shown == rules_of  # one finding per diagnostic, in string order
+
+
+def test_suppression_text_is_escaped_and_key_material_refused(
+    env_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sup = write(tmp_path / "sup.yaml", 'suppressions:\n  - {code: GT101, object: S/p, reason: "ok\\e[31m red"}\n')
+    code, out, _ = run(capsys, "lint", str(env_file), "--select", "GT101", "--suppressions", str(sup))
+    assert code == 0 and "\x1b" not in out and "\\x1b[31m" in out
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+    key = f"-----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----"
+    write(sup, f'suppressions:\n  - {{code: GT101, object: S/p, reason: "{key}"}}\n')
+    code, out, err = run(capsys, "lint", str(env_file), "--suppressions", str(sup), "--json")
+    assert code == 2 and "MIIEvQ" not in out + err and "private key material" in err

@@ -4,7 +4,8 @@
 * :func:`render_json` / :meth:`Report.to_dict`: the contract's shape, ``{"findings": [...], "summary": {...}}``.
 * :func:`render_sarif` / :func:`to_sarif`: SARIF 2.1.0 for code-scanning tools (GitHub, GitLab, Azure DevOps):
   one run, the rule registry as ``tool.driver.rules``, one result per finding located in the environment file
-  (the line of the option, else of its section or object) and by a logical location ``object/level/option``.
+  (the line of the option, else of its section or object) and by a logical location ``object/level/option``;
+  suppressed findings are results too, each with a SARIF ``suppressions`` entry (external, accepted, the reason).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from .._text import escape_text
 from .engine import Report
 from .rules import RULES, Finding, Rule
 from .suppressions import Suppression
@@ -76,13 +78,14 @@ def render_text(report: Report) -> str:
         lines.append("suppressed:")
         for item in report.suppressed:
             f = item.finding
-            lines.append(f"  {f.severity.value:<7} {f.code} {f.object}{_where(f)}: {item.suppression.reason}")
+            reason = item.suppression.reason
+            lines.append(escape_text(f"  {f.severity.value:<7} {f.code} {f.object}{_where(f)}: {reason}"))
         lines.append("")
     for unused in report.unused_suppressions:
-        lines.append(
+        lines.append(escape_text(
             f"note: suppression #{unused.entry} ({unused.code} on {unused.object}) matched no finding: "
             "remove it, or correct it"
-        )
+        ))
     s = report.summary()
     total = len(report.findings)
     hidden = len(report.suppressed)

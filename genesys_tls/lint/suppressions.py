@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .. import _files
+from .._text import looks_secret
 from ..errors import ConfigurationError, closest
 
 if TYPE_CHECKING:
@@ -219,6 +220,11 @@ def parse_suppressions(
             if value is not None and not isinstance(value, str | int):
                 raise ConfigurationError(f"{where}: {key} must be text", file=file, object=where, option=key)
             values[key] = None if value is None else str(value).strip() or None
+            if values[key] is not None and looks_secret(values[key] or ""):
+                raise ConfigurationError(
+                    f"{where}: {key} holds private key material; the value is not shown", file=file,
+                    object=where, option=key,
+                )
         for key in _REQUIRED:
             if values[key] is None:
                 what = "a reason (why the finding is accepted)" if key == "reason" else f"a {key}"
