@@ -357,3 +357,8 @@ def test_suppression_text_is_escaped_and_key_material_refused(
     write(sup, f'suppressions:\n  - {{code: GT101, object: S/p, reason: "{key}"}}\n')
     code, out, err = run(capsys, "lint", str(env_file), "--suppressions", str(sup), "--json")
     assert code == 2 and "MIIEvQ" not in out + err and "private key material" in err
+
+
+def test_text_output_names_file_and_line(env_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "lint", str(env_file), "--select", "GT104")
+    assert f"at {env_file}:{option_line(ENV, 'transport:')}" in out

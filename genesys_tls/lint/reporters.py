@@ -61,7 +61,8 @@ def _where(finding: Finding) -> str:
 
 
 def render_text(report: Report) -> str:
-    """Findings grouped by object (objects in the order first reported), then one summary line."""
+    """Findings grouped by object (objects in the order first reported), each with ``at FILE:LINE`` when the
+    line of its option is known, then the suppressed findings and one summary line."""
     lines: list[str] = []
     if report.source:
         lines.append(f"{report.source} (reading: {report.reading})")
@@ -73,6 +74,9 @@ def render_text(report: Report) -> str:
             lines.append(f"          {f.message}")
             if f.hint:
                 lines.append(f"          fix: {f.hint}")
+            line = report.line(f) if report.source else None
+            if line is not None:
+                lines.append(escape_text(f"          at {f.file or report.source}:{line}"))
         lines.append("")
     if report.suppressed:
         lines.append("suppressed:")
