@@ -80,11 +80,10 @@ def _section_findings(
 ) -> None:
     rule = _rule()
     kind, top = _LEVEL_KEYS[level]
-    named = [(option, intended_option(option)) for option in options]
-    lost = [(option, intended) for option, intended in named if intended is not None]
-    if not lost:
-        return
-    for option, intended in lost:
+    for option in options:
+        intended = intended_option(option)
+        if intended is None:
+            continue  # not a TLS option: nothing of the TLS settings is lost with it
         spelled = "" if option == intended else f" (itself written {option!r}, not {intended!r})"
         ctx.emit(
             rule.finding(
