@@ -62,18 +62,35 @@ def _anchor(qualified: str) -> str:
     return qualified
 
 
+def _repr(value: Any) -> str:
+    """``repr``, with the members of sets and the keys of dicts in sorted order (their own order follows the
+    hash seed of the process)."""
+    if isinstance(value, set | frozenset):
+        inner = ", ".join(sorted(_repr(v) for v in value))
+        return f"{type(value).__name__}({{{inner}}})" if value else f"{type(value).__name__}()"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_repr(k)}: {_repr(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_repr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(_repr(v) for v in value) + "]"
+    return repr(value)
+
+
 def _value(value: Any) -> str:
     """A deterministic, short display of a default or a constant."""
     if isinstance(value, enum.Enum):
         return f"{type(value).__name__}.{value.name}"
-    if isinstance(value, _SIMPLE) or (
+    if isinstance(value, set | frozenset) and all(isinstance(v, _SIMPLE) for v in value):
+        text = _repr(value)
+    elif isinstance(value, _SIMPLE) or (
         isinstance(value, tuple | frozenset) and all(isinstance(v, _SIMPLE) for v in value)
     ):
         text = repr(value)
     elif callable(value) and hasattr(value, "__qualname__"):
         text = value.__qualname__
     else:
-        text = _ADDRESS.sub("", repr(value))
+        text = _ADDRESS.sub("", _repr(value))
     return text if len(text) <= _VALUE_MAX else f"<{type(value).__name__}>"
 
 

@@ -12,14 +12,18 @@ one location scheme; the writer is the natural next cut.
 
 from __future__ import annotations
 
+import bisect
 import configparser
 import gc
 import json
+import re
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import yaml
 
 from . import _files
@@ -33,11 +37,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENVIRONMENT_SCHEMA",
+    "Positions",
     "dump",
     "dump_data",
     "load",
     "load_component_config",
     "loads",
+    "positions",
+    "text_positions",
 ]
 
 ENV_SUFFIXES = (".yaml", ".yml", ".json")
@@ -678,6 +685,7 @@ def loads(
         ctx = _Ctx(file, scan="\\" in text or (may_look_secret(text) and looks_secret(text)))
         env = _environment(ctx, data, source, base_dir)
         del data  # freed by reference counting before the collector runs again
+        _remember(env, text, format)
         return env
 
 
@@ -793,7 +801,196 @@ def load_component_config(
             _refuse_key_text(ctx, option, obj=app_name, level=level, option=None)
             _refuse_key_text(ctx, value, obj=app_name, level=level, option=option)
     app = Application(app_name, type=type or _CFG_TYPES.get(p.stem.lower(), ""), options=sections)
-    return Environment({}, {app_name: app}, source=p, base_dir=p.resolve().parent)
+    env = Environment({}, {app_name: app}, source=p, base_dir=p.resolve().parent)
+    _remember(env, text, "cfg")
+    return env
+
+
+# ------------------------------------------------------------------------------------------- positions
+
+#: A place in an environment document: the keys (and list indexes) from the top, as in the file:
+#: ``("applications", "S", "ports", "secure", "transport")``, ``("hosts", "h", "annex", "security", "certificate")``.
+Path_ = tuple[str | int, ...]
+
+
+@attrs.frozen
+class Positions:
+    """Where the names of an environment file are written: path -> 1-based line of the key.
+
+    Kept for the text that was loaded, found on demand (:func:`positions`), so loading costs nothing more.
+    A ``.cfg`` file is described with the paths of the application it loads as
+    (``("applications", APP, "options", SECTION, OPTION)``).
+
+    Attributes:
+        file: the file.
+        lines: path -> line of the key (or of the list item).
+    """
+
+    file: str
+    lines: Mapping[Path_, int]
+
+    def line(self, *path: str | int) -> int | None:
+        """The line of exactly this path, ``None`` when it is not written."""
+        return self.lines.get(path)
+
+    def nearest(self, *path: str | int) -> int | None:
+        """The line of this path, else of the closest enclosing one that is written."""
+        for end in range(len(path), 0, -1):
+            found = self.lines.get(path[:end])
+            if found is not None:
+                return found
+        return None
+
+
+#: environment id -> (the loaded text's hash, its format, positions once computed); cleared with the object
+_LOADED: dict[int, list[Any]] = {}
+
+
+def _remember(env: Environment, text: str, format: str) -> None:
+    key = id(env)
+    _LOADED[key] = [hash(text), format, None]
+    weakref.finalize(env, _LOADED.pop, key, None)
+
+
+def positions(env: Environment) -> Positions | None:
+    """Where each name of ``env`` is written in its file, or ``None`` (built in code, loaded from text with
+    no file, or the file changed since it was loaded: a line would then point at the wrong place).
+
+    The file is read again and its structure walked once (YAML nodes, JSON tokens, INI lines); the answer is
+    kept with the environment.
+    """
+    entry = _LOADED.get(id(env))
+    if entry is None or env.source is None:
+        return None
+    if entry[2] is not None:
+        cached: Positions = entry[2]
+        return cached
+    try:
+        text = _strip_bom(_read(Path(env.source), None))
+    except ConfigurationError:
+        return None
+    if hash(text) != entry[0]:
+        return None
+    app = next(iter(env.applications), "") if entry[1] == "cfg" else ""
+    found = text_positions(text, entry[1], file=str(env.source), application=app)
+    entry[2] = found
+    return found
+
+
+def text_positions(text: str, format: str, *, file: str = "", application: str = "") -> Positions | None:
+    """:class:`Positions` of an environment text (``format``: ``yaml``, ``json`` or ``cfg``; ``application``
+    names the application a ``.cfg`` file loads as); ``None`` when the text cannot be walked."""
+    try:
+        with _no_cyclic_gc():  # acyclic data, as for a load: the collector's passes would find nothing
+            if format == "json":
+                lines = _json_positions(text)
+            elif format == "cfg":
+                lines = _cfg_positions(text, application)
+            else:
+                lines = _yaml_positions(text)
+    except (yaml.YAMLError, ValueError, IndexError, RecursionError, _YAMLShapeError):
+        return None
+    return Positions(file, lines)
+
+
+def _yaml_positions(text: str) -> dict[Path_, int]:
+    root = yaml.compose(text, Loader=_TextLoader)  # composes nodes only, constructs nothing
+    out: dict[Path_, int] = {}
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, Path_]] = [(root, ())] if root is not None else []
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:  # an alias: its content is located where the anchor is
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    sub = (*path, key_node.value)
+                    out.setdefault(sub, key_node.start_mark.line + 1)
+                    stack.append((value_node, sub))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                sub = (*path, index)
+                out.setdefault(sub, item.start_mark.line + 1)
+                stack.append((item, sub))
+    return out
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_positions(text: str) -> dict[Path_, int]:
+    decoder = json.JSONDecoder()
+    breaks = [m.start() for m in re.finditer("\n", text)]
+    out: dict[Path_, int] = {}
+
+    def line(index: int) -> int:
+        return bisect.bisect_left(breaks, index) + 1
+
+    def skip(index: int) -> int:
+        match = _JSON_SPACE.match(text, index)
+        return match.end() if match else index
+
+    def value(index: int, path: Path_) -> int:
+        index = skip(index)
+        char = text[index]
+        if char in "{[":
+            close = "}" if char == "{" else "]"
+            index = skip(index + 1)
+            if text[index] == close:
+                return index + 1
+            item = 0
+            while True:
+                index = skip(index)
+                sub: Path_
+                if char == "{":
+                    key, index = decoder.raw_decode(text, index)
+                    if not isinstance(key, str):
+                        raise ValueError("expected a key")
+                    sub = (*path, key)
+                    out.setdefault(sub, line(index))
+                    index = skip(index)
+                    if text[index] != ":":
+                        raise ValueError("expected ':'")
+                    index += 1
+                else:
+                    sub = (*path, item)
+                    out.setdefault(sub, line(skip(index)))
+                    item += 1
+                index = skip(value(index, sub))
+                if text[index] == ",":
+                    index += 1
+                    continue
+                if text[index] != close:
+                    raise ValueError(f"expected {close!r}")
+                return index + 1
+        _, end = decoder.raw_decode(text, index)
+        return end
+
+    value(0, ())
+    return out
+
+
+def _cfg_positions(text: str, application: str) -> dict[Path_, int]:
+    sections = configparser.ConfigParser.SECTCRE
+    options = configparser.ConfigParser.OPTCRE
+    out: dict[Path_, int] = {}
+    base: Path_ = ("applications", application, "options")
+    section: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#;" or (raw[:1].isspace() and section is not None):
+            continue  # blank, a comment, or the continuation of a value
+        head = sections.match(stripped)
+        if head:
+            section = head.group("header")
+            out.setdefault((*base, section), number)
+            continue
+        opt = options.match(stripped)
+        if opt and section is not None:
+            out.setdefault((*base, section, opt.group("option").rstrip()), number)
+    return out
 
 
 # ------------------------------------------------------------------------------------------- out

@@ -61,7 +61,7 @@ def test_schemas_are_valid_draft_2020_12(name: str) -> None:
 
 
 def test_every_json_command_has_a_schema_and_help_points_at_it() -> None:
-    assert {f for f in SCHEMAS.values()} | {"error.schema.json"} == set(SCHEMA_FILES)
+    assert {f for f in SCHEMAS.values()} | {"error.schema.json", "lint-rules.schema.json"} == set(SCHEMA_FILES)
     parser = build_parser()
     sub = next(a for a in parser._subparsers._group_actions)  # type: ignore[union-attr]
     for command, file in SCHEMAS.items():

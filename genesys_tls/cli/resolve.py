@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
+from .._text import escape_text
 from ..catalogue import iter_options
+from ..ignored import Ignored, ignored
+from ..model import Environment
 from ..resolve import Reading, ResolvedSecurity, resolve_client, resolve_server
 from ._common import EXIT_OK, CLIError, emit_json, load_env, split_target
 
@@ -35,7 +39,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="effective options of one connection (--connection) or one listening port (--port)",
         description="Effective [security] options with the Genesys precedence "
         "(connection/port > application options > application annex > host annex > default), "
-        "where each came from and what it shadowed.",
+        "where each came from and what it shadowed; then what is written at the levels read but not used there "
+        "(transport-parameter mistakes, options of the other end or at undocumented levels, misspelt names).",
         epilog=_options_help(),
     )
     p.add_argument("env", metavar="ENV", help="environment file (.yaml, .yml, .json, .cfg)")
@@ -50,7 +55,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def resolve_from_args(env_path: str, args: argparse.Namespace) -> ResolvedSecurity:
     """Resolve what --app with --connection or --port names (shared by resolve, connect, serve)."""
-    env = load_env(env_path)
+    return _resolve(load_env(env_path), args)
+
+
+def _resolve(env: Environment, args: argparse.Namespace) -> ResolvedSecurity:
     if getattr(args, "connection", None):
         server, port_id = split_target(args.connection)
         return resolve_client(
@@ -63,8 +71,26 @@ def resolve_from_args(env_path: str, args: argparse.Namespace) -> ResolvedSecuri
     raise CLIError("give --connection SERVER[/PORT_ID] or --port PORT_ID")
 
 
-def render_table(res: ResolvedSecurity) -> str:
-    """The readable table: option, value, source, object, shadowed."""
+def render_ignored(items: Sequence[Ignored]) -> list[str]:
+    """The lines after the table: what the runtime does not use at the levels read, with the lint rule."""
+    if not items:
+        return []
+    lines = ["", f"not used ({len(items)}): written at the levels read, but not used by the runtime there"]
+    for item in items:
+        name = "(no name)" if not item.option else repr(item.option) if item.option != item.option.strip() \
+            else item.option
+        tags = [t for t in (item.rule, "Platform SDK only" if item.effect == "psdk-only" else "") if t]
+        mean = f"; did you mean {' or '.join(repr(s) for s in item.suggestions)}?" if item.suggestions and \
+            "did you mean" not in item.message else ""
+        lines.append(
+            escape_text(f"  {item.level} {item.object}: {name}: {item.message}{mean}")
+            + (f" [{', '.join(tags)}]" if tags else "")
+        )
+    return lines
+
+
+def render_table(res: ResolvedSecurity, unused: Sequence[Ignored] = ()) -> str:
+    """The readable table: option, value, source, object, shadowed; then ``unused`` (:func:`ignored`)."""
     lines = []
     if res.target is not None:
         t = res.target
@@ -89,15 +115,18 @@ def render_table(res: ResolvedSecurity) -> str:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     for note in res.notes:
         lines.append(f"note: {note}")
+    lines += render_ignored(unused)
     return "\n".join(lines)
 
 
 def render_store(stored: dict[str, dict[str, Any]]) -> list[str]:
     """One line per store thumbprint or keystore: the certificate it names."""
     return [
-        f"store: {name} {info['thumbprint']} names {info['subject']} (issuer {info['issuer']}, expires "
-        f"{info['not-after']}, private key {'in the store' if info['has-key'] else 'not in the store'}; "
-        f"{info['file']}, {info['store']})"
+        escape_text(
+            f"store: {name} {info['thumbprint']} names {info['subject']} (issuer {info['issuer']}, expires "
+            f"{info['not-after']}, private key {'in the store' if info['has-key'] else 'not in the store'}; "
+            f"{info['file']}, {info['store']})"
+        )
         for name, info in stored.items()
     ]
 
@@ -105,13 +134,15 @@ def render_store(stored: dict[str, dict[str, Any]]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from ..material import store_values
 
-    res = resolve_from_args(args.env, args)
+    env = load_env(args.env)
+    res = _resolve(env, args)
+    unused = ignored(env, res)
     stored = store_values(res)
     if args.json:
-        out = res.to_dict()
+        out = {**res.to_dict(), "ignored": [item.to_dict() for item in unused]}
         if stored:
             out["store"] = stored
         emit_json(out)
     else:
-        print("\n".join([render_table(res), *render_store(stored)]))
+        print("\n".join([render_table(res, unused), *render_store(stored)]))
     return EXIT_OK

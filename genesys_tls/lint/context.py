@@ -236,12 +236,16 @@ class LintContext:
         self.ports_resolved = 0
         self.connections_resolved = 0
         self._selected = selected
+        #: finding -> where in the environment file it is written, when a check knows better than its
+        #: object, level and option (see :meth:`~genesys_tls.lint.engine.Report.line`)
+        self.paths: dict[Finding, tuple[str | int, ...]] = {}
         self._seen: set[tuple[str, str, str | None, str | None, str]] = set()
         self._memo: dict[Hashable, Any] = {}
         self._servers: dict[tuple[str, str], ResolvedSecurity | None] = {}
 
-    def emit(self, finding: Finding) -> None:
-        """Record a finding (unless its rule is not selected, or the same finding was recorded already)."""
+    def emit(self, finding: Finding, *, path: tuple[str | int, ...] | None = None) -> None:
+        """Record a finding (unless its rule is not selected, or the same finding was recorded already);
+        ``path``: where it is written in the environment file, when the object, level and option do not say."""
         if self._selected is not None and finding.code not in self._selected:
             return
         key = (finding.code, finding.object, finding.level, finding.option, finding.message)
@@ -251,6 +255,8 @@ class LintContext:
         if finding.file is None and self.env.file is not None:
             finding = attrs.evolve(finding, file=self.env.file)
         self.findings.append(finding)
+        if path is not None:
+            self.paths[finding] = path
 
     def guard(self, object: str, level: str | None, check: Callable[..., None], *args: Any) -> None:
         """Run one check on one object; an unexpected exception becomes a ``GT900`` finding."""

@@ -13,22 +13,26 @@ finding on the object it was looking at, and the other checks run.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from ..catalogue import SECURITY_SECTION
 from ..errors import ConfigurationError
-from ..model import Environment
+from ..loaders import positions
+from ..model import DEFAULT_PORT_ID, Environment
 from ..resolve import Reading
 from .context import CacheStats, LintContext
 from .layers import scan_layers
 from .links import scan_connections
+from .names_rules import SUPERSEDED, scan_names, with_suggestions
 from .ports import scan_ports
 from .rules import Finding, Severity, rule
 from .stores import scan_stores
+from .suppressions import Suppression, select_codes
 
-__all__ = ["CacheStats", "LintStats", "Report", "lint"]
+__all__ = ["CacheStats", "LintStats", "Report", "Suppressed", "finding_path", "lint"]
 
 # =========================================================================================== report
 
@@ -49,16 +53,38 @@ class LintStats:
 
 
 @attrs.frozen
+class Suppressed:
+    """A finding a suppression matched: kept out of :attr:`Report.findings` and of the exit code, but listed.
+
+    Attributes:
+        finding: the finding.
+        suppression: the suppression that matched it (its reason, where it is written).
+    """
+
+    finding: Finding
+    suppression: Suppression
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding's JSON shape with a ``suppression`` member."""
+        return {**self.finding.to_dict(), "suppression": self.suppression.to_dict()}
+
+
+@attrs.frozen
 class Report:
     """The result of :func:`lint`.
 
     Attributes:
-        findings: every finding, in the order found (scan of levels, then ports, then connections).
+        findings: every finding, in the order found (scan of levels, then ports, then connections), less
+            the suppressed ones.
         source: the environment file, when known.
         reading: the reading used (``psdk`` or ``doc``).
         expiry_days: the warning window used.
         now: the moment dates were checked against.
         stats: counters of the run.
+        suppressed: the findings suppressions matched, with the suppression of each.
+        suppressions: the suppressions the run was given (``None``: none was given).
+        env: the environment linted (to locate findings in its file, :meth:`line`).
+        paths: findings whose place in the file a check named itself.
     """
 
     findings: tuple[Finding, ...]
@@ -67,6 +93,10 @@ class Report:
     expiry_days: int
     now: datetime.datetime
     stats: LintStats
+    suppressed: tuple[Suppressed, ...] = ()
+    suppressions: tuple[Suppression, ...] | None = None
+    env: Environment | None = attrs.field(default=None, eq=False, repr=False)
+    paths: Mapping[Finding, tuple[str | int, ...]] = attrs.field(factory=dict, eq=False, repr=False)
 
     def count(self, severity: Severity | str) -> int:
         """How many findings have this severity."""
@@ -74,7 +104,7 @@ class Report:
         return sum(1 for f in self.findings if f.severity is wanted)
 
     def summary(self) -> dict[str, int]:
-        """``{"error": N, "warning": N, "info": N}``."""
+        """``{"error": N, "warning": N, "info": N}`` (suppressed findings are not counted here)."""
         return {s.value: self.count(s) for s in Severity}
 
     @property
@@ -98,9 +128,88 @@ class Report:
             out.setdefault(finding.object, []).append(finding)
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's ``lint --json`` shape: ``{"findings": [...], "summary": {...}}``."""
-        return {"findings": [f.to_dict() for f in self.findings], "summary": self.summary()}
+    @property
+    def unused_suppressions(self) -> tuple[Suppression, ...]:
+        """The suppressions that matched no finding (stale: the problem is gone, or the entry is wrong)."""
+        used = {id(s.suppression) for s in self.suppressed}
+        return tuple(s for s in self.suppressions or () if id(s) not in used)
+
+    def line(self, finding: Finding) -> int | None:
+        """The 1-based line of the environment file where the finding's option is written (else its level's
+        section, else its object), ``None`` when unknown (no file, another file, or the file changed)."""
+        if self.env is None or (finding.file is not None and finding.file != self.source):
+            return None
+        found = positions(self.env)
+        if found is None:
+            return None
+        path = self.paths.get(finding) or finding_path(self.env, finding)
+        return found.nearest(*path) if path else None
+
+    def to_dict(self, *, lines: bool = False) -> dict[str, Any]:
+        """The contract's ``lint --json`` shape: ``{"findings": [...], "summary": {...}}``; with ``lines``,
+        each finding located in the environment file has a ``line``; when suppressions were given,
+        ``suppressed`` lists the findings they matched and ``unused-suppressions`` those that matched none."""
+
+        def one(finding: Finding, data: dict[str, Any]) -> dict[str, Any]:
+            line = self.line(finding) if lines else None
+            if line is not None:
+                data["line"] = line
+            return data
+
+        out: dict[str, Any] = {
+            "findings": [one(f, f.to_dict()) for f in self.findings],
+            "summary": self.summary(),
+        }
+        if self.suppressions is not None:
+            out["suppressed"] = [one(s.finding, s.to_dict()) for s in self.suppressed]
+            out["unused-suppressions"] = [s.to_dict() for s in self.unused_suppressions]
+        return out
+
+
+def finding_path(env: Environment, finding: Finding) -> tuple[str | int, ...]:
+    """Where in the environment document a finding's object, level and option are written (the keys from
+    the top, see :class:`genesys_tls.loaders.Positions`); as much of it as can be told, ``()`` for nothing."""
+    obj, level, option = finding.object, finding.level, finding.option
+    if " -> " in obj:
+        app, _, rest = obj.partition(" -> ")
+        server, _, port = rest.rpartition("/")
+        client = env.applications.get(app)
+        if client is None:
+            return ()
+        for index, conn in enumerate(client.connections):
+            if conn.server == server and (conn.port_id or DEFAULT_PORT_ID) == port:
+                base: tuple[str | int, ...] = ("applications", app, "connections", index)
+                return (*base, "transport") if option or level == "connection" else base
+        return ("applications", app, "connections")
+    if "/" in obj:
+        app, _, port = obj.rpartition("/")
+        server_app = env.applications.get(app)
+        if server_app is not None and port in server_app.ports:
+            base = ("applications", app, "ports", port)
+            return (*base, "transport") if option or level == "port" else base
+    if level == "host-annex" and obj in env.hosts:
+        return ("hosts", obj, "annex", *_section_option(env.hosts[obj].annex, option))
+    if obj in env.applications:
+        app_obj = env.applications[obj]
+        if level == "application-options":
+            return ("applications", obj, "options", *_section_option(app_obj.options, option))
+        if level == "application-annex":
+            return ("applications", obj, "annex", *_section_option(app_obj.annex, option))
+        return ("applications", obj)
+    if obj in env.hosts:
+        return ("hosts", obj)
+    return ()
+
+
+def _section_option(sections: Mapping[str, Mapping[str, str]], option: str | None) -> tuple[str, ...]:
+    if option is None:
+        return (SECURITY_SECTION,)
+    if option in sections.get(SECURITY_SECTION, {}):
+        return (SECURITY_SECTION, option)
+    for section, options in sections.items():
+        if option in options:
+            return (section, option)
+    return (SECURITY_SECTION, option)
 
 
 # =========================================================================================== entry point
@@ -121,6 +230,9 @@ def lint(
     now: datetime.datetime | None = None,
     rules: Iterable[str] | None = None,
     reading: Reading | str = Reading.PSDK,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    suppressions: Iterable[Suppression] | None = None,
 ) -> Report:
     """Check a whole environment and return every finding.
 
@@ -132,13 +244,19 @@ def lint(
             default all.
         reading: ``psdk`` (default) or ``doc``: where the documentation and the Platform SDK disagree, which
             one the effective settings follow (see ``docs/precedence.md``).
+        select: only the rules these codes, code prefixes (``GT1``, ``GT10``), names or ``ALL`` match.
+        ignore: not the rules these match (the longer match wins between ``select`` and ``ignore``; on a
+            tie ``ignore`` does), see :func:`genesys_tls.lint.suppressions.select_codes`.
+        suppressions: findings to keep out of the result, one object and code each, with a reason (see
+            :func:`genesys_tls.lint.suppressions.load_suppressions`); the findings they match are in
+            :attr:`Report.suppressed`.
 
     Returns:
         The :class:`Report`.
 
     Raises:
-        ConfigurationError: ``expiry_days`` is negative, ``reading`` or a rule is unknown. Problems of the
-            environment are findings, never exceptions.
+        ConfigurationError: ``expiry_days`` is negative, ``reading``, a rule or a selector is unknown.
+            Problems of the environment are findings, never exceptions.
     """
     if isinstance(expiry_days, bool) or not isinstance(expiry_days, int) or expiry_days < 0:
         raise ConfigurationError(
@@ -154,16 +272,59 @@ def lint(
         moment = datetime.datetime.now(datetime.UTC)
     else:
         moment = now if now.tzinfo is not None else now.replace(tzinfo=datetime.UTC)
-    ctx = LintContext(env, reading=chosen, now=moment, expiry_days=expiry_days, selected=_selection(rules))
+    selected = _selection(rules)
+    if select is not None or ignore is not None:
+        chosen_codes = select_codes(select, ignore)
+        selected = chosen_codes if selected is None else selected & chosen_codes
+    given = None if suppressions is None else tuple(suppressions)
+    ctx = LintContext(env, reading=chosen, now=moment, expiry_days=expiry_days, selected=selected)
     scan_layers(ctx)
+    scan_names(ctx)
     scan_ports(ctx)
     scan_connections(ctx)
     scan_stores(ctx)
+    findings = with_suggestions(env, _without_superseded(ctx.findings))
+    kept, suppressed = _suppress(findings, given or ())
     return Report(
-        findings=tuple(ctx.findings),
+        findings=kept,
         source=env.file,
         reading=chosen.value,
         expiry_days=expiry_days,
         now=moment,
         stats=LintStats(ctx.files.stats(), ctx.ports_resolved, ctx.connections_resolved),
+        suppressed=suppressed,
+        suppressions=given,
+        env=env,
+        paths=ctx.paths,
     )
+
+
+def _without_superseded(findings: list[Finding]) -> list[Finding]:
+    """Drop a finding when a stronger rule reports the same object, level and option (``SUPERSEDED``)."""
+    covered: set[tuple[str, str, str | None, str | None]] = set()
+    for f in findings:
+        for milder in SUPERSEDED.get(f.code, ()):
+            covered.add((milder, f.object, f.level, f.option))
+    if not covered:
+        return findings
+    return [f for f in findings if (f.code, f.object, f.level, f.option) not in covered]
+
+
+def _suppress(
+    findings: list[Finding], suppressions: tuple[Suppression, ...]
+) -> tuple[tuple[Finding, ...], tuple[Suppressed, ...]]:
+    if not suppressions:
+        return tuple(findings), ()
+    index: dict[tuple[str, str], list[Suppression]] = {}
+    for suppression in suppressions:
+        index.setdefault((suppression.code, suppression.object), []).append(suppression)
+    kept: list[Finding] = []
+    suppressed: list[Suppressed] = []
+    for finding in findings:
+        candidates = index.get((finding.code, finding.object), ())
+        match = next((s for s in candidates if s.matches(finding)), None)
+        if match is None:
+            kept.append(finding)
+        else:
+            suppressed.append(Suppressed(finding, match))
+    return tuple(kept), tuple(suppressed)

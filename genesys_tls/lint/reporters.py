@@ -4,7 +4,8 @@
 * :func:`render_json` / :meth:`Report.to_dict`: the contract's shape, ``{"findings": [...], "summary": {...}}``.
 * :func:`render_sarif` / :func:`to_sarif`: SARIF 2.1.0 for code-scanning tools (GitHub, GitLab, Azure DevOps):
   one run, the rule registry as ``tool.driver.rules``, one result per finding located in the environment file
-  (the line of the object when it can be found) and by a logical location ``object/level/option``.
+  (the line of the option, else of its section or object) and by a logical location ``object/level/option``;
+  suppressed findings are results too, each with a SARIF ``suppressions`` entry (external, accepted, the reason).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from .._text import escape_text
 from .engine import Report
 from .rules import RULES, Finding, Rule
+from .suppressions import Suppression
 
 __all__ = ["FORMATS", "SARIF_SCHEMA", "SARIF_VERSION", "render", "render_json", "render_sarif", "render_text",
            "to_sarif"]
@@ -29,10 +32,13 @@ SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
-def render(report: Report, format: str = "text", *, rules: Mapping[str, Rule] | None = None) -> str:
+def render(
+    report: Report, format: str = "text", *, rules: Mapping[str, Rule] | None = None, lines: bool = False
+) -> str:
     """The report in ``format`` (``text``, ``json`` or ``sarif``), ending with a newline.
 
-    ``rules`` is the registry the findings come from (default :data:`RULES`; the cloud plan lint passes its own).
+    ``rules`` is the registry the findings come from (default :data:`RULES`; the cloud plan lint passes its own);
+    ``lines``: JSON findings carry the ``line`` of their option in the environment file (``lint --json`` does).
 
     Raises:
         ValueError: unknown format.
@@ -40,7 +46,7 @@ def render(report: Report, format: str = "text", *, rules: Mapping[str, Rule] | 
     if format == "text":
         return render_text(report)
     if format == "json":
-        return render_json(report)
+        return render_json(report, lines=lines)
     if format == "sarif":
         return render_sarif(report, rules=rules)
     raise ValueError(f"unknown lint output format {format!r}; valid: {', '.join(FORMATS)}")
@@ -55,7 +61,8 @@ def _where(finding: Finding) -> str:
 
 
 def render_text(report: Report) -> str:
-    """Findings grouped by object (objects in the order first reported), then one summary line."""
+    """Findings grouped by object (objects in the order first reported), each with ``at FILE:LINE`` when the
+    line of its option is known, then the suppressed findings and one summary line."""
     lines: list[str] = []
     if report.source:
         lines.append(f"{report.source} (reading: {report.reading})")
@@ -67,15 +74,32 @@ def render_text(report: Report) -> str:
             lines.append(f"          {f.message}")
             if f.hint:
                 lines.append(f"          fix: {f.hint}")
+            line = report.line(f) if report.source else None
+            if line is not None:
+                lines.append(escape_text(f"          at {f.file or report.source}:{line}"))
         lines.append("")
+    if report.suppressed:
+        lines.append("suppressed:")
+        for item in report.suppressed:
+            f = item.finding
+            reason = item.suppression.reason
+            lines.append(escape_text(f"  {f.severity.value:<7} {f.code} {f.object}{_where(f)}: {reason}"))
+        lines.append("")
+    for unused in report.unused_suppressions:
+        lines.append(escape_text(
+            f"note: suppression #{unused.entry} ({unused.code} on {unused.object}) matched no finding: "
+            "remove it, or correct it"
+        ))
     s = report.summary()
     total = len(report.findings)
+    hidden = len(report.suppressed)
+    suffix = f" ({hidden} suppressed)" if hidden else ""
     if total == 0:
-        lines.append("no findings")
+        lines.append(f"no findings{suffix}")
     else:
         lines.append(
             f"{total} finding{'s' if total != 1 else ''}: {s['error']} error{'s' if s['error'] != 1 else ''}, "
-            f"{s['warning']} warning{'s' if s['warning'] != 1 else ''}, {s['info']} info"
+            f"{s['warning']} warning{'s' if s['warning'] != 1 else ''}, {s['info']} info{suffix}"
         )
     return "\n".join(lines) + "\n"
 
@@ -83,9 +107,10 @@ def render_text(report: Report) -> str:
 # =========================================================================================== JSON
 
 
-def render_json(report: Report) -> str:
-    """The contract's ``lint --json`` document."""
-    return json.dumps(report.to_dict(), indent=2) + "\n"
+def render_json(report: Report, *, lines: bool = False) -> str:
+    """The contract's ``lint --json`` document; with ``lines``, each finding located in the environment file
+    has the ``line`` of its option (else of its section or object)."""
+    return json.dumps(report.to_dict(lines=lines), indent=2) + "\n"
 
 
 # =========================================================================================== SARIF
@@ -172,6 +197,39 @@ def _fingerprint(finding: Finding) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def _result(report: Report, f: Finding, index: Mapping[str, int], lines: _Lines) -> dict[str, Any]:
+    fqn = "/".join(p for p in (f.object, f.level or "", f.option or "") if p)
+    location: dict[str, Any] = {
+        "logicalLocations": [{"name": f.option or f.object, "fullyQualifiedName": fqn, "kind": "object"}]
+    }
+    file = f.file or report.source
+    if file:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(file)}}
+        line = report.line(f) or lines.line_of(f.object)
+        physical["region"] = {"startLine": line or 1}
+        location["physicalLocation"] = physical
+    text = f.message if not f.hint else f"{f.message}. Fix: {f.hint}"
+    return {
+        "ruleId": f.code,
+        "ruleIndex": index[f.code],
+        "level": f.severity.sarif_level,
+        "message": {"text": text},
+        "locations": [location],
+        "partialFingerprints": {"genesysTlsFinding/v1": _fingerprint(f)},
+        "properties": {"object": f.object, "level": f.level or "", "option": f.option or "",
+                       "severity": f.severity.value},
+    }
+
+
+def _suppression(s: Suppression) -> dict[str, Any]:
+    """A SARIF 2.1.0 ``suppression``: accepted, from an external file, with the reason as justification."""
+    out: dict[str, Any] = {"kind": "external", "status": "accepted", "justification": s.reason}
+    if s.file:
+        out["location"] = {"physicalLocation": {"artifactLocation": {"uri": _uri(s.file)}}}
+    out["properties"] = {"entry": s.entry or 0}
+    return out
+
+
 def to_sarif(
     report: Report, *, rules: Mapping[str, Rule] | Iterable[Rule] | None = None, docs: str = "docs/lint.md"
 ) -> dict[str, Any]:
@@ -182,31 +240,11 @@ def to_sarif(
     registry = list(chosen.values()) if isinstance(chosen, Mapping) else list(chosen)
     index = {r.code: i for i, r in enumerate(registry)}
     lines = _Lines(report.source)
-    results = []
-    for f in report.findings:
-        fqn = "/".join(p for p in (f.object, f.level or "", f.option or "") if p)
-        location: dict[str, Any] = {
-            "logicalLocations": [{"name": f.option or f.object, "fullyQualifiedName": fqn, "kind": "object"}]
-        }
-        file = f.file or report.source
-        if file:
-            physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(file)}}
-            line = lines.line_of(f.object)
-            physical["region"] = {"startLine": line or 1}
-            location["physicalLocation"] = physical
-        text = f.message if not f.hint else f"{f.message}. Fix: {f.hint}"
-        results.append(
-            {
-                "ruleId": f.code,
-                "ruleIndex": index[f.code],
-                "level": f.severity.sarif_level,
-                "message": {"text": text},
-                "locations": [location],
-                "partialFingerprints": {"genesysTlsFinding/v1": _fingerprint(f)},
-                "properties": {"object": f.object, "level": f.level or "", "option": f.option or "",
-                               "severity": f.severity.value},
-            }
-        )
+    results = [_result(report, f, index, lines) for f in report.findings]
+    for item in report.suppressed:
+        result = _result(report, item.finding, index, lines)
+        result["suppressions"] = [_suppression(item.suppression)]
+        results.append(result)
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -218,7 +256,8 @@ def to_sarif(
         },
         "results": results,
         "columnKind": "unicodeCodePoints",
-        "properties": {"reading": report.reading, "expiryDays": report.expiry_days, "summary": report.summary()},
+        "properties": {"reading": report.reading, "expiryDays": report.expiry_days, "summary": report.summary(),
+                       "suppressed": len(report.suppressed)},
     }
     if report.source:
         run["artifacts"] = [{"location": {"uri": _uri(report.source)}}]

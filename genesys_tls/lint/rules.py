@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from ..errors import ConfigurationError
 from .examples import CLIENT, HOSTS, host_only, link, port_only, server
 from .findings import Finding, Rule, Severity
+from .names_rules import NAME_RULES
 
 __all__ = ["RULES", "Finding", "Rule", "Severity", "rule"]
 
@@ -528,8 +529,11 @@ _RULE_LIST: tuple[Rule, ...] = (
     ),
 )
 
+# The rules of other modules, registered here (data there, so that they can import this module).
+_RULE_LIST += tuple(Rule(c, n, Severity(s), *rest) for c, n, s, *rest in NAME_RULES)
+
 #: code -> :class:`Rule`, in code order.
-RULES: Mapping[str, Rule] = {r.code: r for r in _RULE_LIST}
+RULES: Mapping[str, Rule] = {r.code: r for r in sorted(_RULE_LIST, key=lambda r: r.code)}
 _BY_NAME: Mapping[str, Rule] = {r.name: r for r in _RULE_LIST}
 
 
