@@ -60,7 +60,7 @@ def write_pki(folder: Path, crl_entries: int, ports: int = PORTS) -> Certificate
         issuer_name=ca.cert.subject, last_update=now - dt.timedelta(hours=1),
         next_update=now + dt.timedelta(days=30), extensions=[], revoked_certificates=revoked,
     )
-    crl = builder.sign(ca.private_key, hashes.SHA256())  # type: ignore[arg-type]
+    crl = builder.sign(ca.private_key, hashes.SHA256())
     (folder / "crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
     return ca
 

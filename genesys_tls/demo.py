@@ -173,6 +173,9 @@ class Scenario:
         authenticated: when set, the client result's ``authenticated`` must equal it.
         server_expected: when set, what the server must record (``ok`` or its refusal's category).
         server_note: why the server records something else than the client sees (shown by ``render``).
+        live: a live reconfiguration scenario (:mod:`genesys_tls.demo_live`): its server's files or
+            environment change while it serves; ``client``, ``server`` and ``port_id`` name its own folder's
+            applications.
     """
 
     name: str
@@ -184,6 +187,7 @@ class Scenario:
     authenticated: bool | None = None
     server_expected: str | None = None
     server_note: str = ""
+    live: bool = False
 
 
 #: What a server learns when the client refuses its certificate: only the TLS alert, never the reason.
@@ -222,6 +226,14 @@ SCENARIOS: tuple[Scenario, ...] = (
              "ok", authenticated=True, server_expected="ok"),
     Scenario("upgrade-plain", "Configuration Server upgrade=1 port, plain client", "Client_Plain", "ConfServer",
              "auto", "ok", server_expected="ok"),
+    Scenario("live-rotation", "certificate rotated while serving: the next handshake presents the new one "
+             "(by fingerprint), a connection opened before stays up", "Client", "TServer", "secure", "ok",
+             authenticated=True, server_expected="ok", live=True),
+    Scenario("live-crl-update", "the port's CRL is replaced by one revoking the client: its next handshake "
+             "is refused", "Client", "TServer", "mutual-crl", "revoked", server_expected="revoked", live=True),
+    Scenario("live-mutual-on", "tls-mutual=1 written into the environment while serving: the next client "
+             "without a certificate is refused", "Client_NoCert", "TServer", "secure",
+             "client-certificate-required", server_expected="client-certificate-required", live=True),
 )
 
 
@@ -372,9 +384,32 @@ def _folder(keep: str | os.PathLike[str] | None) -> Iterator[Path]:
     yield root
 
 
-def _run_one(env: Any, scenario: Scenario, timeout: float) -> ScenarioResult:
+def _run_live(root: Path, scenario: Scenario, timeout: float) -> ScenarioResult:
+    from .demo_live import LIVE_RUNNERS
+
+    start = time.perf_counter()
+    try:
+        outcome, detail, mode, authenticated, protocol, server_outcome = LIVE_RUNNERS[scenario.name](root, timeout)
+    except (ConfigurationError, TLSError, TimeoutError, OSError) as exc:
+        category = getattr(exc, "category", None)
+        outcome = category.value if category is not None else "connection"
+        return ScenarioResult(scenario, outcome, False, str(exc), "-", False, None, None,
+                              time.perf_counter() - start)
+    passed = outcome == scenario.expected
+    if scenario.authenticated is not None and authenticated != scenario.authenticated:
+        passed = False
+    if scenario.server_expected is not None and server_outcome != scenario.server_expected:
+        passed = False
+        detail += f" (server saw {server_outcome}, expected {scenario.server_expected})"
+    return ScenarioResult(scenario, outcome, passed, detail, mode, authenticated, protocol, server_outcome,
+                          time.perf_counter() - start)
+
+
+def _run_one(env: Any, scenario: Scenario, timeout: float, root: Path | None = None) -> ScenarioResult:
     from .harness import SimulatedClient, SimulatedServer
 
+    if scenario.live and root is not None:
+        return _run_live(root, scenario, timeout)
     start = time.perf_counter()
     server_outcome: str | None = None
     try:
@@ -448,7 +483,7 @@ def run_demo(
             # encryption-only warns when its context is built; the table says it plainly instead.
             warnings.simplefilter("ignore", InsecureConfigurationWarning)
             for scenario in scenarios:
-                results.append(_run_one(env, scenario, timeout))
+                results.append(_run_one(env, scenario, timeout, root))
             if scenarios is SCENARIOS:  # the default matrix includes the cloud probe's scenarios
                 from .cloud.demo import probe_scenarios
 

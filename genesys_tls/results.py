@@ -178,8 +178,9 @@ class HandshakeResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``connect --json`` / ``serve --json`` object, plus ``mode``, ``authenticated``,
-        ``address``, ``warning`` (encryption-only), ``warnings`` (when there are any), and ``tls`` and
-        ``port-mode`` for the records of a simulated server."""
+        ``address``, ``warning`` (encryption-only), ``warnings`` (when there are any), ``tls`` and
+        ``port-mode`` for the records of a simulated server, and ``generation`` (the settings generation that
+        served it) for server records."""
         out: dict[str, Any] = {
             "ok": self.ok,
             "protocol": self.protocol,
@@ -200,6 +201,8 @@ class HandshakeResult:
         if self.port_mode is not None:
             out["tls"] = bool(self.tls)
             out["port-mode"] = self.port_mode.value
+        if self.side is Side.SERVER and self.generation is not None:
+            out["generation"] = self.generation
         return out
 
 

@@ -193,7 +193,7 @@ class GenerationHolder:
 
     def __init__(self, generation: Generation) -> None:
         self._current = generation
-        self._lock = threading.Lock()
+        self._changed = threading.Condition(threading.Lock())
 
     @property
     def current(self) -> Generation:
@@ -202,10 +202,20 @@ class GenerationHolder:
 
     def swap(self, generation: Generation) -> Generation:
         """Put ``generation`` in place (numbered one more than the current one) and return the previous one."""
-        with self._lock:
+        with self._changed:
             previous = self._current
             self._current = attrs.evolve(generation, number=previous.number + 1)
+            self._changed.notify_all()
             return previous
+
+    def wait_for(self, number: int, timeout: float = 10.0) -> bool:
+        """Wait until the current generation's number is at least ``number``.
+
+        Returns:
+            whether it is, before ``timeout`` seconds.
+        """
+        with self._changed:
+            return self._changed.wait_for(lambda: self._current.number >= number, timeout)
 
 
 # --------------------------------------------------------------------------------------------- hooks
