@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -345,3 +348,29 @@ def test_plugin_changes_the_environment_mid_test_and_waits(
     with pytest.raises(pytest.fail.Exception, match="reload refused: configuration"):
         genesys_reload(server)
     assert server.generation.number == 1
+
+
+# --- interop -----------------------------------------------------------------------------------------------
+
+
+def _openssl_sees(address: tuple[str, int], ca: Path) -> str:
+    """The SHA-256 of the certificate ``openssl s_client`` is shown (its chain verified against ``ca``)."""
+    done = subprocess.run(
+        ["openssl", "s_client", "-connect", f"{address[0]}:{address[1]}", "-servername", "tsrv-host",
+         "-CAfile", str(ca), "-verify_return_error"],
+        input="", capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert "Verify return code: 0 (ok)" in done.stdout, done.stdout + done.stderr
+    pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", done.stdout, re.S)
+    assert pem is not None
+    return fingerprint(ssl.PEM_cert_to_DER_cert(pem.group(0)))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command is not installed")
+def test_openssl_s_client_sees_the_rotation(pki: PKI) -> None:
+    with started(pki) as server:
+        server.watch(interval=0.02, debounce=0.05)
+        assert _openssl_sees(server.address, pki.folder / "ca.pem") == fingerprint(file_der(pki.folder / "server.pem"))
+        new = fingerprint(pki.rotate())
+        server.wait_for_generation(1, TIMEOUT)
+        assert _openssl_sees(server.address, pki.folder / "ca.pem") == new
