@@ -43,7 +43,7 @@ from genesys_tls.loaders import load
 
 INTERVAL = 0.02
 DEBOUNCE = 0.05
-TIMEOUT = 10.0
+TIMEOUT = 30.0
 
 
 def setup(folder: Path) -> tuple[CertificateAuthority, Path]:
