@@ -7,6 +7,9 @@ Rows (each printed with its ratio against the anchor measured in the same run):
   ``load_verify_locations`` (CA, CRL) and the CRL flag. Goal <= 1.1x.
 * ``again``: the same settings built again through the context cache (a hit: stat of each file, the CRL dates)
   against the same raw build. Goal <= 0.05x.
+* ``connect``: handshakes/s of ``genesys_tls.handshake.connect(resolved)`` (a plan, hence a context, per
+  connection: through the context cache) against a raw ``ssl`` client that reuses one context, both dialling
+  the same raw ``ssl`` server (``bench_harness.RawServer``). Goal >= 0.9x.
 * ``crl-memory``: the resident memory a big CRL costs (RSS growth of a fresh process) in 10 contexts of 10
   ports with identical settings, against one context. Goal <= 1.2x. The same for 10 ports with different
   certificates is printed too (OpenSSL keeps one CRL store per context there: see benchmarks/README.md).
@@ -24,6 +27,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import socket
 import ssl
 import statistics
 import subprocess
@@ -89,6 +93,56 @@ def raw_build(folder: Path) -> Callable[[], ssl.SSLContext]:
         return ctx
 
     return build
+
+
+def client_rows(n: int, rounds: int) -> dict[str, float]:
+    from bench_harness import RawServer
+
+    from genesys_tls.handshake import connect
+    from genesys_tls.resolve import resolve_client
+
+    with tempfile.TemporaryDirectory(prefix="bench-context-client-") as name:
+        folder = Path(name)
+        write_pki(folder, 10, ports=1)
+        text = environment(folder, ports=1).replace("tls=1;tls-mutual=1;tls-crl=crl.pem", "tls=1")
+        apps = yaml.safe_load(text)
+        apps["hosts"]["client-host"] = {"os": "unix"}
+        apps["applications"]["Client"] = {
+            "type": "Third Party Application", "host": "client-host",
+            "options": {"security": {"trusted-ca": "ca.pem"}},
+            "connections": [{"server": "TServer0", "port-id": "p", "transport": "tls-crl=crl.pem"}],
+        }
+        env = loads(yaml.safe_dump(apps), base_dir=folder, source=folder / "environment.yaml")
+        resolved = resolve_client(env, "Client", "TServer0", "p")
+        raw_ctx = ssl.create_default_context(cafile=str(folder / "ca.pem"))
+        raw_ctx.load_verify_locations(cafile=str(folder / "crl.pem"))
+        raw_ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ctx.load_cert_chain(str(folder / "server0.pem"), str(folder / "server0.key"))
+        with RawServer(server_ctx) as server:
+            def raw(count: int) -> float:  # TCP_NODELAY before the handshake, as connect() does
+                start = time.perf_counter()
+                for _ in range(count):
+                    with socket.create_connection(server.address, timeout=5) as sock:
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                        with raw_ctx.wrap_socket(sock, server_hostname="tsrv-host") as tls:
+                            tls.recv(64)
+                return time.perf_counter() - start
+
+            def ours(count: int) -> float:
+                start = time.perf_counter()
+                for _ in range(count):
+                    connect(resolved, address=server.address, timeout=5)
+                return time.perf_counter() - start
+
+            ours(5)
+            raw(5)
+            raws, mine = [], []
+            for _ in range(rounds):
+                raws.append(n / raw(n))
+                mine.append(n / ours(n))
+    raw_rate, our_rate = statistics.median(raws), statistics.median(mine)
+    return {"raw_rate": raw_rate, "our_rate": our_rate, "ratio": our_rate / raw_rate}
 
 
 def per_call(fn: Callable[[], object], n: int) -> float:
@@ -192,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  raw ssl.SSLContext, same loads : {t['raw_us']:9.1f} us")
     print(f"  server_context, cold           : {t['cold_us']:9.1f} us  {t['cold_ratio']:.2f}x raw (goal <= 1.1x)")
     print(f"  server_context, cached (again) : {t['again_us']:9.1f} us  {t['again_ratio']:.3f}x raw (goal <= 0.05x)")
+    c = client_rows(max(n // 2, 10), rounds)
+    print("client handshakes, one plan per connection (10-entry CRL checked), against a raw ssl server")
+    print(f"  raw ssl client, one context     : {c['raw_rate']:8.1f} handshakes/s")
+    print(f"  genesys_tls connect(resolved)   : {c['our_rate']:8.1f} handshakes/s  {c['ratio']:.2f}x raw "
+          "(goal >= 0.9x)")
     m = memory_rows(entries)
     print(f"{entries:,}-entry CRL ({m['crl_bytes'] / 2**20:.1f} MiB PEM), RSS growth of a fresh process")
     print(f"  1 context                       : {m['one_mib']:8.1f} MiB")

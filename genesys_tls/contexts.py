@@ -544,6 +544,10 @@ class ConnectionPlan:
         return f"{host}:{self.dial_port}"
 
 
+#: (name, check_hostname) pairs that ``wrap_bio`` accepted as a server name: checked once per name.
+_SENDABLE_NAMES: set[tuple[str, bool]] = set()
+
+
 def client_plan(
     resolved: ResolvedSecurity,
     *,
@@ -582,7 +586,7 @@ def client_plan(
             )
         dial_host, dial_port = target.dial_host, target.port
     server_hostname = resolved.expected_name or None
-    if server_hostname is not None:
+    if server_hostname is not None and (server_hostname, built.context.check_hostname) not in _SENDABLE_NAMES:
         try:  # what wrap_socket will do with the name, before anything is dialled
             built.context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname=server_hostname)
         except ValueError as exc:
@@ -591,6 +595,9 @@ def client_plan(
                 f"the expected name {server_hostname!r} cannot be sent as a TLS server name ({exc})",
                 resolved, option, value=server_hostname, valid="a DNS name or an IP address",
             ) from None
+        if len(_SENDABLE_NAMES) >= 4096:
+            _SENDABLE_NAMES.clear()
+        _SENDABLE_NAMES.add((server_hostname, built.context.check_hostname))
     return ConnectionPlan(
         context=built.context,
         dial_host=dial_host,

@@ -5,6 +5,7 @@ package, and :class:`PeerIdentity`, who the peer's certificate says it is. Impor
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
 import warnings
@@ -63,9 +64,18 @@ class PeerIdentity:
 
     @classmethod
     def from_der(cls, der: bytes | None) -> PeerIdentity | None:
-        """The identity of a DER certificate (``getpeercert(binary_form=True)``), ``None`` for none."""
+        """The identity of a DER certificate (``getpeercert(binary_form=True)``), ``None`` for none.
+
+        A certificate seen again (the same peer on every connection) is not parsed again.
+        """
         if not der:
             return None
+        if cls is PeerIdentity:
+            return _identity_of_der(der)
+        return cls._parse_der(der)
+
+    @classmethod
+    def _parse_der(cls, der: bytes) -> PeerIdentity | None:
         try:
             with warnings.catch_warnings():
                 # cryptography warns (and will later refuse) on RFC 5280 violations such as serial 0; the
@@ -230,3 +240,9 @@ def HandshakeRecord(
         error=(category, detail) if category is not None else None, mode=mode, authenticated=authenticated,
         address=client, side=Side.SERVER, warnings=warnings, tls=tls, port_mode=port_mode, generation=generation,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _identity_of_der(der: bytes) -> PeerIdentity | None:
+    """:meth:`PeerIdentity.from_der`, once per certificate (identities are immutable)."""
+    return PeerIdentity._parse_der(der)
