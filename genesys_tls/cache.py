@@ -19,8 +19,8 @@ hit re-checks the dates of the entry's CRLs, so an expired CRL still fails close
 again the warnings the build emitted (encryption-only, legacy protocols...). At most ``maxsize`` contexts are
 kept, the least recently used one is dropped first; :meth:`ContextCache.clear` drops them all.
 
-Contexts from the cache are shared: treat them as read-only (pass ``context_cache=None``... see
-:func:`genesys_tls.contexts.client_context` for a private one).
+Contexts from the cache are shared: treat them as read-only; ``context_cache=None`` (see
+:func:`genesys_tls.contexts.client_context`) builds a private one.
 
 This module does not touch TLS itself: it stores what :mod:`genesys_tls.contexts` builds.
 """
