@@ -22,6 +22,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import attrs
+
 __all__ = ["generate", "public_modules"]
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -89,8 +91,10 @@ def _value(value: Any) -> str:
         text = repr(value)
     elif callable(value) and hasattr(value, "__qualname__"):
         text = value.__qualname__
-    else:
+    elif isinstance(value, dict | list | tuple | set | frozenset) or attrs.has(type(value)):
         text = _ADDRESS.sub("", _repr(value))
+    else:  # an object with a state of its own (a cache, a lock): its repr changes as the process runs
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= _VALUE_MAX else f"<{type(value).__name__}>"
 
 

@@ -171,15 +171,21 @@ def _load_key(
 # (paths, mtimes, sizes) in a private directory (0700, files 0600) removed at exit, so that OpenSSL loads
 # exactly what was checked and a comma-separated chain becomes one file.
 _chain_lock = threading.Lock()
-_chain_files: dict[tuple[tuple[str, int, int], ...], tuple[Path, tuple[x509.Certificate, ...]]] = {}
+_chain_files: dict[tuple[tuple[str, int, int, int, int], ...], tuple[Path, tuple[x509.Certificate, ...]]] = {}
+# The trusted-ca files as parsed certificates and the PEM text given to OpenSSL, per file version.
+_trust_files: dict[tuple[str, int, int, int, int], tuple[tuple[x509.Certificate, ...], str]] = {}
+# Key files checked against a certificate chain, per (key version, chain version): keys in clear only.
+_matched_keys: set[tuple[tuple[str, int, int, int, int], tuple[tuple[str, int, int, int, int], ...]]] = set()
+_MEMO_LIMIT = 4096
 
 
-def _stamp(path: Path) -> tuple[str, int, int]:
+def _stamp(path: Path) -> tuple[str, int, int, int, int]:
+    """What tells one version of a file from another: its real path, size, inode, mtime and ctime."""
     try:
         status = os.stat(path)
     except OSError:
-        return (str(path), -1, -1)
-    return (str(path.resolve()), status.st_mtime_ns, status.st_size)
+        return (str(path), -1, -1, -1, -1)
+    return (os.path.abspath(path), status.st_mtime_ns, status.st_size, status.st_ino, status.st_ctime_ns)
 
 
 def _chain_file(
@@ -196,8 +202,41 @@ def _chain_file(
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
     entry = (private_file(pem, "chain"), tuple(certs))
     with _chain_lock:
+        if len(_chain_files) >= _MEMO_LIMIT:
+            _chain_files.clear()
         _chain_files[key] = entry
     return entry
+
+
+def _trust_file(path: Path, resolved: ResolvedSecurity, option: str) -> tuple[tuple[x509.Certificate, ...], str]:
+    """The CAs of a ``trusted-ca`` file and their PEM text for ``cadata``, read once per file version."""
+    key = _stamp(path)
+    with _chain_lock:
+        cached = _trust_files.get(key)
+    if cached is not None:
+        return cached
+    cas = tuple(load_certificates(path, resolved=resolved, option=option))
+    entry = (cas, "".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in cas))
+    if key[1] != -1:
+        with _chain_lock:
+            if len(_trust_files) >= _MEMO_LIMIT:
+                _trust_files.clear()
+            _trust_files[key] = entry
+    return entry
+
+
+def _key_matched(key_path: Path, chain_paths: Sequence[Path]) -> bool:
+    """Whether this version of a key file (in clear) was already checked against this version of the chain."""
+    with _chain_lock:
+        return (_stamp(key_path), tuple(_stamp(p) for p in chain_paths)) in _matched_keys
+
+
+def _remember_key_match(key_path: Path, chain_paths: Sequence[Path]) -> None:
+    entry = (_stamp(key_path), tuple(_stamp(p) for p in chain_paths))
+    with _chain_lock:
+        if len(_matched_keys) >= _MEMO_LIMIT:
+            _matched_keys.clear()
+        _matched_keys.add(entry)
 
 
 def _certifi_bundle() -> str:

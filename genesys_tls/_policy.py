@@ -8,6 +8,7 @@ import ssl
 import warnings
 
 from ._keys import _located
+from .cache import warn
 from .catalogue import ProtocolVersion, protocol_range
 from .errors import ConfigurationError, InsecureConfigurationWarning, LegacyProtocolWarning
 from .resolved import ResolvedSecurity
@@ -65,7 +66,7 @@ def protocol_bounds(
     """
     minimum, maximum = protocol_range(sec_protocol_canonical, legacy=legacy)
     if minimum < (1, 1):
-        warnings.warn(
+        warn(
             "sec-protocol=TLSv1: TLS 1.0 is allowed as the floor because legacy protocols were opted into; "
             "OpenSSL security level 0 is used so that TLS 1.0 can be negotiated at all",
             LegacyProtocolWarning,
@@ -137,7 +138,7 @@ def _apply_protocols(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> list[st
             "accepted too)"
         )
         if maximum is not None:  # TLSv1 already warned in protocol_bounds
-            warnings.warn(text, LegacyProtocolWarning, stacklevel=4)
+            warn(text, LegacyProtocolWarning, stacklevel=4)
         notes.append(text)
     ciphers = resolved.cipher_list
     level = 0 if lower_level else _SECLEVEL
@@ -153,7 +154,7 @@ def _apply_protocols(ctx: ssl.SSLContext, resolved: ResolvedSecurity) -> list[st
                 f"cipher-list sets OpenSSL security level {ctx.security_level} "
                 f"(below Python's {_SECLEVEL}): weak keys and signatures are accepted"
             )
-            warnings.warn(text, InsecureConfigurationWarning, stacklevel=4)
+            warn(text, InsecureConfigurationWarning, stacklevel=4)
             notes.append(text)
         if minimum is ssl.TLSVersion.TLSv1_3:
             notes.append(

@@ -33,14 +33,19 @@ them).
 
 Private keys and passwords never reach an exception, a ``repr``, a log or a temporary file: keys are read
 by :mod:`cryptography` to check them, then by OpenSSL from their own file.
+
+Size: the two sides' builds share every loading step (protocols, certificate group, trust, CRL) and the
+cache glue that keys them; splitting would put one side's build away from the steps it reads in order.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 import ssl
-import warnings
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, TypeAlias, TypedDict, Unpack
 
@@ -55,8 +60,11 @@ from ._keys import (
     _certifi_certificates,
     _chain_file,
     _config_error,
+    _key_matched,
     _load_key,
     _located,
+    _remember_key_match,
+    _trust_file,
     load_certificates,
     load_private_key,
 )
@@ -66,10 +74,11 @@ from ._policy import _apply_protocols
 from ._policy import check_cipher_list as check_cipher_list  # noqa: PLC0414 - re-exported
 from ._policy import protocol_bounds as protocol_bounds  # noqa: PLC0414 - re-exported
 from .addresses import parse_address
+from .cache import ContextCache, default_context_cache, warn
 from .catalogue import FILE_PROVIDER, KEYSTORE_PROVIDER, Side
-from .crl import CRLCache, default_cache
+from .crl import CRLCache, HandshakeCRLs, default_cache
 from .errors import ConfigurationError, InsecureConfigurationWarning
-from .material import own_material, reads_provider, trust_material
+from .material import material_identity, own_material, reads_provider, trust_material
 from .resolved import NOT_AUTHENTICATED, Check, CRLScope, Mode, ResolvedSecurity
 
 __all__ = [
@@ -97,13 +106,16 @@ class ContextOptions(TypedDict, total=False):
     * ``password_env``: the NAME of an environment variable holding that password (never the environment
       file);
     * ``crl_check``: ``"leaf"`` (default) or ``"chain"``: which certificates ``tls-crl`` covers;
-    * ``crl_cache``: the CRL cache (default :data:`genesys_tls.crl.default_cache`).
+    * ``crl_cache``: the CRL cache (default :data:`genesys_tls.crl.default_cache`);
+    * ``context_cache``: the context cache (default :data:`genesys_tls.cache.default_context_cache`; ``None``:
+      a private context, built now, that the caller may change).
     """
 
     password: PasswordCallback | None
     password_env: str | None
     crl_check: CRLCheck
     crl_cache: CRLCache | None
+    context_cache: ContextCache | None
 
 
 def _options(function: str, options: ContextOptions) -> ContextOptions:
@@ -130,6 +142,87 @@ class _Built:
     warnings: tuple[str, ...]
     crl: bool
     presents_certificate: bool
+    #: Re-checks the CRLs' dates (through the CRL cache) when the context is served from the context cache.
+    recheck: Callable[[], object] | None = None
+
+
+def _files_read(resolved: ResolvedSecurity) -> tuple[Path, ...] | None:
+    """Every file a context of ``resolved`` reads (``None``: they cannot be named, the build reports why, or
+    the certificates come from a Windows store or a Java keystore, whose folder may gain files: not cached)."""
+    try:
+        if material_identity(resolved):
+            return None
+        named = (*resolved.certificate_paths, resolved.key_path, resolved.trusted_ca_path, resolved.crl_path)
+    except ConfigurationError:
+        return None
+    return tuple(dict.fromkeys(p for p in named if p is not None))
+
+
+#: A per-process salt: the key of a context made with ``password_env`` holds a salted digest of the variable's
+#: value (so that a changed password rebuilds), never the value.
+_SALT = os.urandom(16)
+
+
+def _secret_marker(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return hmac.new(_SALT, value.encode("utf-8", "surrogatepass"), "sha256").hexdigest()
+
+
+def _cached(side: Side, resolved: ResolvedSecurity, options: ContextOptions) -> _Built:
+    """Build through the ``context_cache`` option (see :mod:`genesys_tls.cache` for the key and the invalidation
+    rule); settings whose certificates come from a Windows store or a Java keystore are built each time."""
+    build = _build_client if side is Side.CLIENT else _build_server
+    password, password_env, crl_check, crl_cache = _defaults(options)
+    context_cache = options.get("context_cache", default_context_cache)
+
+    def fresh() -> tuple[_Built, Callable[[], object] | None]:
+        built = build(resolved, options)
+        return built, built.recheck
+
+    if context_cache is None:
+        return fresh()[0]
+    described = _describe(resolved)
+    if described is None:
+        return fresh()[0]
+    key, paths = described
+    settings = (
+        side, key, crl_check, id(password) if password is not None else None, password_env,
+        _secret_marker(os.environ.get(password_env)) if password_env is not None else None,
+        id(crl_cache) if crl_cache is not None else None,
+    )
+    return context_cache.get_or_build(settings, paths, fresh, keep=(password, crl_cache))
+
+
+#: id(resolved) -> (a weak reference to it, its settings key, the files it reads): computed once per object.
+_DESCRIBED: dict[int, tuple[weakref.ref[ResolvedSecurity], tuple[object, ...], tuple[Path, ...]]] = {}
+_DESCRIBED_LOCK = threading.Lock()
+
+
+def _describe(resolved: ResolvedSecurity) -> tuple[tuple[object, ...], tuple[Path, ...]] | None:
+    """The part of the cache key that ``resolved`` decides, and the files it reads (``None``: not cacheable)."""
+    key = id(resolved)
+    memo = _DESCRIBED.get(key)
+    if memo is not None and memo[0]() is resolved:
+        return memo[1], memo[2]
+    paths = _files_read(resolved)
+    if paths is None:
+        return None
+    settings = (
+        resolved.side, resolved.mode, resolved.legacy_protocols, resolved.windows, resolved.expected_name,
+        str(resolved.base_dir),
+        # Only the encryption-only warning names the object; everything else is shared between objects.
+        resolved.object if resolved.mode is Mode.ENCRYPTION_ONLY else None,
+        tuple((name, opt.value, opt.normalized) for name, opt in resolved.options.items()),
+    )
+
+    def forget(_: object, key: int = key) -> None:
+        with _DESCRIBED_LOCK:
+            _DESCRIBED.pop(key, None)
+
+    with _DESCRIBED_LOCK:
+        _DESCRIBED[key] = (weakref.ref(resolved, forget), settings, paths)
+    return settings, paths
 
 
 def _password_source(
@@ -177,23 +270,27 @@ def _load_own_certificate(
     leaf = chain[0]
     key_option = "certificate-key" if key_path is not None else "certificate"
     key_file = key_path if key_path is not None else cert_paths[0]
-    data = _read_file_located(key_file, resolved, key_option)
-    if key_path is None and not is_pem(data, "PRIVATE KEY"):
-        raise _config_error(
-            f"certificate-key is not set and the certificate file {cert_paths[0]} holds no private key",
-            resolved, "certificate-key", file=str(cert_paths[0]),
-            valid="certificate-key: a PEM private key file",
-        )
-    try:
-        key, secret = _load_key(data, key_file, password)
-    except ConfigurationError as exc:
-        raise _located(exc, resolved, key_option) from None
-    if spki(key) != spki(leaf):
-        raise _config_error(
-            f"the private key {key_file} does not match the certificate {cert_paths[0]} (subject "
-            f"{leaf.subject.rfc4514_string()!r})",
-            resolved, key_option, file=str(key_file),
-        )
+    secret: bytes | None = None
+    if not _key_matched(key_file, cert_paths):  # a key in clear already checked against this chain: skip
+        data = _read_file_located(key_file, resolved, key_option)
+        if key_path is None and not is_pem(data, "PRIVATE KEY"):
+            raise _config_error(
+                f"certificate-key is not set and the certificate file {cert_paths[0]} holds no private key",
+                resolved, "certificate-key", file=str(cert_paths[0]),
+                valid="certificate-key: a PEM private key file",
+            )
+        try:
+            key, secret = _load_key(data, key_file, password)
+        except ConfigurationError as exc:
+            raise _located(exc, resolved, key_option) from None
+        if spki(key) != spki(leaf):
+            raise _config_error(
+                f"the private key {key_file} does not match the certificate {cert_paths[0]} (subject "
+                f"{leaf.subject.rfc4514_string()!r})",
+                resolved, key_option, file=str(key_file),
+            )
+        if secret is None:
+            _remember_key_match(key_file, cert_paths)
     _load_chain(ctx, resolved, chain_path, key_file, secret, key_option)
     return chain
 
@@ -223,15 +320,17 @@ def _load_trust(
 ) -> tuple[x509.Certificate, ...] | None:
     """Load ``trusted-ca``; the CAs loaded, or ``None`` when it is not set."""
     cas = trust_material(resolved, password)  # a Windows store thumbprint or a Java truststore
-    if cas is None:
-        path = resolved.trusted_ca_path
-        if path is None:
-            return None
-        cas = tuple(load_certificates(path, resolved=resolved, option="trusted-ca"))
-    ctx.load_verify_locations(
-        cadata="".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in cas)
-    )
-    return tuple(cas)
+    if cas is not None:
+        ctx.load_verify_locations(
+            cadata="".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in cas)
+        )
+        return tuple(cas)
+    path = resolved.trusted_ca_path
+    if path is None:
+        return None
+    found, text = _trust_file(path, resolved, "trusted-ca")
+    ctx.load_verify_locations(cadata=text)
+    return found
 
 
 def _load_crl(
@@ -241,22 +340,24 @@ def _load_crl(
     own_chain: Sequence[x509.Certificate],
     crl_check: str,
     cache: CRLCache | None,
-) -> tuple[bool, tuple[str, ...]]:
-    """Load ``tls-crl`` (checked through the CRL cache) and set the CRL flags; (loaded, warnings)."""
+) -> tuple[Callable[[], HandshakeCRLs] | None, tuple[str, ...]]:
+    """Load ``tls-crl`` (checked through the CRL cache) and set the CRL flags; (a re-check of the CRLs loaded,
+    warnings)."""
     path = resolved.crl_path
     if path is None:
-        return False, ()
+        return None, ()
     # CRLs may be signed by the trusted CAs or by the intermediates of our own chain (same PKI in practice).
     signers = [*trusted, *(c for c in own_chain[1:] if is_ca(c))]
+    crl_cache = cache if cache is not None else default_cache
     try:
-        crls = (cache if cache is not None else default_cache).for_handshake(path, signers)
+        crls = crl_cache.for_handshake(path, signers)
     except ConfigurationError as exc:
         raise _located(exc, resolved, "tls-crl") from None
     notes = (crls.note,) if crls.note else ()
     ctx.load_verify_locations(cafile=str(crls.pem_path))
     scope = CRLScope.parse(crl_check)
     ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN if scope is CRLScope.CHAIN else ssl.VERIFY_CRL_CHECK_LEAF
-    return True, notes
+    return lambda: crl_cache.for_handshake(path, signers), notes
 
 
 def _check_crl_mode(crl_check: str) -> None:
@@ -277,7 +378,7 @@ def _check_provider(resolved: ResolvedSecurity) -> list[str]:
             "fips140-enabled=1 is not enforced: genesys_tls uses the default OpenSSL provider, not a FIPS 140 "
             "module"
         )
-        warnings.warn(text, InsecureConfigurationWarning, stacklevel=4)
+        warn(text, InsecureConfigurationWarning, stacklevel=4)
         notes.append(text)
     return notes
 
@@ -319,11 +420,11 @@ def _build_client(resolved: ResolvedSecurity, options: ContextOptions) -> _Built
             "the server requires a client certificate (tls-mutual=1 on its port) and this client has none "
             "(certificate is not set): the handshake will fail"
         )
-    crl = False
+    crl: Callable[[], HandshakeCRLs] | None = None
     if encryption_only:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        warnings.warn(
+        warn(
             f"{resolved.object}: {NOT_AUTHENTICATED}", InsecureConfigurationWarning, stacklevel=3
         )
         notes.insert(0, NOT_AUTHENTICATED)
@@ -350,7 +451,7 @@ def _build_client(resolved: ResolvedSecurity, options: ContextOptions) -> _Built
             "has no Host)",
             resolved, "tls-target-name-check",
         )
-    return _Built(ctx, tuple(notes), crl, bool(own))
+    return _Built(ctx, tuple(notes), crl is not None, bool(own), crl)
 
 
 def _build_server(resolved: ResolvedSecurity, options: ContextOptions) -> _Built:
@@ -371,7 +472,7 @@ def _build_server(resolved: ResolvedSecurity, options: ContextOptions) -> _Built
             resolved, "certificate", valid="a PEM certificate file (and certificate-key)",
         )
     own = _load_own_certificate(ctx, resolved, secret)
-    crl = False
+    crl: Callable[[], HandshakeCRLs] | None = None
     if resolved.requires_client_certificate:
         ctx.verify_mode = ssl.CERT_REQUIRED
         trusted = _load_trust(ctx, resolved, secret)
@@ -386,7 +487,7 @@ def _build_server(resolved: ResolvedSecurity, options: ContextOptions) -> _Built
         ctx.verify_mode = ssl.CERT_NONE
         if resolved.crl_path is not None:
             notes.append("tls-crl has no effect: this port does not ask for client certificates (tls-mutual=0)")
-    return _Built(ctx, tuple(notes), crl, True)
+    return _Built(ctx, tuple(notes), crl is not None, True, crl)
 
 
 def client_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]) -> ssl.SSLContext:
@@ -403,6 +504,9 @@ def client_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
         password_env: the NAME of an environment variable holding that password (never the environment file).
         crl_check: ``"leaf"`` (default) or ``"chain"``: which certificates ``tls-crl`` covers.
         crl_cache: the CRL cache (default :data:`genesys_tls.crl.default_cache`).
+        context_cache: the context cache (default :data:`genesys_tls.cache.default_context_cache`): identical
+            settings and unchanged files give the same, shared context (treat it as read-only); ``None``
+            builds a private one.
 
     Raises:
         ConfigurationError: TLS is off, a file is missing or wrong, a wrong password, a bad cipher list...
@@ -413,7 +517,7 @@ def client_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
         >>> env = gt.load("examples/environment.yaml")  # doctest: +SKIP
         >>> ctx = gt.client_context(gt.resolve_client(env, "MyTLibClient", "TServer_SIP", "secure"))  # doctest: +SKIP
     """
-    return _build_client(resolved, _options("client_context", options)).context
+    return _cached(Side.CLIENT, resolved, _options("client_context", options)).context
 
 
 def server_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]) -> ssl.SSLContext:
@@ -428,12 +532,13 @@ def server_context(resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
         password_env: the NAME of an environment variable holding that password.
         crl_check: ``"leaf"`` (default) or ``"chain"``.
         crl_cache: the CRL cache (default :data:`genesys_tls.crl.default_cache`).
+        context_cache: as :func:`client_context`.
 
     Raises:
         ConfigurationError: TLS is off, no certificate, mutual without ``trusted-ca``, a bad file...
         TLSError: the ``tls-crl`` file cannot be trusted or has expired.
     """
-    return _build_server(resolved, _options("server_context", options)).context
+    return _cached(Side.SERVER, resolved, _options("server_context", options)).context
 
 
 @attrs.frozen
@@ -473,6 +578,10 @@ class ConnectionPlan:
         return f"{host}:{self.dial_port}"
 
 
+#: (name, check_hostname) pairs that ``wrap_bio`` accepted as a server name: checked once per name.
+_SENDABLE_NAMES: set[tuple[str, bool]] = set()
+
+
 def client_plan(
     resolved: ResolvedSecurity,
     *,
@@ -485,14 +594,14 @@ def client_plan(
         resolved: ``resolve_client(...)``.
         address: ``"HOST:PORT"`` or ``(host, port)`` to dial instead of the configured one; it never changes
             the name checked or sent as SNI.
-        password, password_env, crl_check, crl_cache: as :func:`client_context`.
+        password, password_env, crl_check, crl_cache, context_cache: as :func:`client_context`.
 
     Raises:
         ConfigurationError: as :func:`client_context`, or nowhere to dial (no port number and no
             ``address``).
         TLSError: as :func:`client_context`.
     """
-    built = _build_client(resolved, _options("client_plan", options))
+    built = _cached(Side.CLIENT, resolved, _options("client_plan", options))
     target = resolved.target
     assert target is not None  # noqa: S101 - a client ResolvedSecurity always has a target
     if address is not None:
@@ -507,7 +616,7 @@ def client_plan(
             )
         dial_host, dial_port = target.dial_host, target.port
     server_hostname = resolved.expected_name or None
-    if server_hostname is not None:
+    if server_hostname is not None and (server_hostname, built.context.check_hostname) not in _SENDABLE_NAMES:
         try:  # what wrap_socket will do with the name, before anything is dialled
             built.context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname=server_hostname)
         except ValueError as exc:
@@ -516,6 +625,9 @@ def client_plan(
                 f"the expected name {server_hostname!r} cannot be sent as a TLS server name ({exc})",
                 resolved, option, value=server_hostname, valid="a DNS name or an IP address",
             ) from None
+        if len(_SENDABLE_NAMES) >= 4096:
+            _SENDABLE_NAMES.clear()
+        _SENDABLE_NAMES.add((server_hostname, built.context.check_hostname))
     return ConnectionPlan(
         context=built.context,
         dial_host=dial_host,
@@ -534,5 +646,5 @@ def _build_server_with_notes(
     resolved: ResolvedSecurity, **options: Unpack[ContextOptions]
 ) -> tuple[ssl.SSLContext, tuple[str, ...], tuple[str, ...]]:
     """The server context, its warnings and its checks (for :mod:`genesys_tls.handshake`)."""
-    built = _build_server(resolved, _options("server", options))
+    built = _cached(Side.SERVER, resolved, _options("server", options))
     return built.context, built.warnings, resolved.checks

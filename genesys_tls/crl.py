@@ -46,8 +46,23 @@ StrPath = str | os.PathLike[str]
 # --- loading ----------------------------------------------------------------------------------------------
 
 
-def _read(path: StrPath) -> tuple[bytes, tuple[int, int]]:
-    """The bytes of a CRL file and the (st_mtime_ns, st_size) of what was read."""
+#: What tells one version of a file from another without reading it: (device, inode, size, mtime, ctime).
+_Stamp = tuple[int, int, int, int, int]
+
+
+def _stamp_of(status: os.stat_result) -> _Stamp:
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def _current_stamp(path: str) -> _Stamp | None:
+    try:
+        return _stamp_of(os.stat(path))
+    except OSError:
+        return None  # _read reports it
+
+
+def _read(path: StrPath) -> tuple[bytes, _Stamp]:
+    """The bytes of a CRL file and the stamp of what was read."""
     try:
         with open(path, "rb") as handle:
             status = os.fstat(handle.fileno())
@@ -61,7 +76,7 @@ def _read(path: StrPath) -> tuple[bytes, tuple[int, int]]:
             f"CRL file cannot be read ({exc.strerror or exc})", file=os.fspath(path), option=OPTION,
             problem=Problem.FILE_UNREADABLE,
         ) from None
-    return data, (status.st_mtime_ns, status.st_size)
+    return data, _stamp_of(status)
 
 
 def _parse(data: bytes, path: StrPath) -> tuple[x509.CertificateRevocationList, ...]:
@@ -181,9 +196,11 @@ class CheckedCRLs:
         """
         moment = _now(now)
         for index, crl in enumerate(self.crls):
-            which = _which(index, len(self.crls), crl, self.source)
             this_update = crl.last_update_utc
             next_update = crl.next_update_utc
+            if this_update <= moment and next_update is not None and next_update > moment:
+                continue  # current: no text is made on the success path
+            which = _which(index, len(self.crls), crl, self.source)
             if this_update > moment:
                 raise TLSError(
                     Category.CRL_UNAVAILABLE,
@@ -195,12 +212,11 @@ class CheckedCRLs:
                     f"{which} has no nextUpdate (thisUpdate {_when(this_update)}), so it cannot be "
                     "known current",
                 )
-            if next_update <= moment:
-                raise TLSError(
-                    Category.CRL_EXPIRED,
-                    f"{which} has expired: nextUpdate {_when(next_update)} is not after {_when(moment)} "
-                    f"(thisUpdate {_when(this_update)})",
-                )
+            raise TLSError(
+                Category.CRL_EXPIRED,
+                f"{which} has expired: nextUpdate {_when(next_update)} is not after {_when(moment)} "
+                f"(thisUpdate {_when(this_update)})",
+            )
 
     def is_revoked(self, cert: x509.Certificate) -> bool:
         """Whether a CRL from ``cert``'s issuer lists ``cert``'s serial number."""
@@ -317,6 +333,16 @@ class HandshakeCRLs:
     checked_now: tuple[x509.CertificateRevocationList, ...]
     left_to_openssl: tuple[x509.CertificateRevocationList, ...]
     note: str | None
+    source: Path | None = None
+
+    def check_dates(self, now: datetime.datetime | None = None) -> None:
+        """Check that every CRL is current at ``now`` (as :meth:`CheckedCRLs.check_validity`).
+
+        Raises:
+            TLSError: ``crl-expired`` or ``crl-unavailable``.
+        """
+        every = self.checked_now + self.left_to_openssl
+        CheckedCRLs(every, tuple(c.issuer for c in every), (), self.pem_path, self.source).check_validity(now)
 
 
 # --- the cache --------------------------------------------------------------------------------------------
@@ -326,8 +352,10 @@ class CRLCache:
     """Checked CRL files, read and signature-checked once per file version and trusted CA set.
 
     An entry is keyed by the file's absolute path and the SHA-256 fingerprints of the trusted CAs, and is
-    valid while the file's ``st_mtime_ns`` and ``st_size`` stay the same: change either and the next
-    :meth:`get` reads the file again. Dates are checked on every :meth:`get`, since a cached CRL can expire.
+    valid while the file's device, inode, size, ``st_mtime_ns`` and ``st_ctime_ns`` stay the same: change any
+    (a rewrite, a rename-into-place) and the next :meth:`get` reads the file again. The parsed CRLs of one
+    file version are shared by every trusted CA set that checks them (one parsed copy per version).
+    Dates are checked on every :meth:`get`, since a cached CRL can expire.
     Safe to share between threads.
 
     Attributes:
@@ -337,8 +365,11 @@ class CRLCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, frozenset[bytes]], tuple[tuple[int, int], CheckedCRLs]] = {}
-        self._split: dict[tuple[str, frozenset[bytes]], tuple[tuple[int, int] | None, HandshakeCRLs]] = {}
+        self._entries: dict[tuple[str, frozenset[bytes]], tuple[_Stamp, CheckedCRLs]] = {}
+        self._split: dict[tuple[str, frozenset[bytes]], tuple[_Stamp | None, HandshakeCRLs]] = {}
+        # One parsed copy per file version, shared by every trusted set: path -> (stamp, CRLs).
+        self._parsed: dict[str, tuple[_Stamp, tuple[x509.CertificateRevocationList, ...]]] = {}
+        self._fingerprint_memo: dict[tuple[int, ...], tuple[tuple[x509.Certificate, ...], frozenset[bytes]]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -360,12 +391,8 @@ class CRLCache:
             TLSError: as :func:`check_crls`.
         """
         absolute = os.path.abspath(path)
-        key = (absolute, frozenset(ca.fingerprint(hashes.SHA256()) for ca in trusted))
-        try:
-            status = os.stat(absolute)
-            stamp: tuple[int, int] | None = (status.st_mtime_ns, status.st_size)
-        except OSError:
-            stamp = None  # _read reports it
+        key = (absolute, self._fingerprints(trusted))
+        stamp = _current_stamp(absolute)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == stamp:
@@ -374,11 +401,40 @@ class CRLCache:
             else:
                 self._entries.pop(key, None)
                 self.misses += 1
-                data, read_stamp = _read(absolute)
-                checked = _signed(_parse(data, absolute), trusted, absolute)
+                read_stamp, crls = self._parse_version(absolute, stamp)
+                checked = _signed(crls, trusted, absolute)
                 self._entries[key] = (read_stamp, checked)
         checked.check_validity(now)
         return checked
+
+    def _fingerprints(self, cas: Sequence[x509.Certificate]) -> frozenset[bytes]:
+        """The SHA-256 fingerprints of ``cas``, hashed once per set of certificate objects."""
+        ids = tuple(id(ca) for ca in cas)
+        with self._lock:
+            memo = self._fingerprint_memo.get(ids)
+        if memo is not None:
+            return memo[1]
+        prints = frozenset(ca.fingerprint(hashes.SHA256()) for ca in cas)
+        with self._lock:
+            if len(self._fingerprint_memo) >= 1024:
+                self._fingerprint_memo.clear()
+            self._fingerprint_memo[ids] = (tuple(cas), prints)  # the objects stay alive: ids stay theirs
+        return prints
+
+    def _parse_version(
+        self, absolute: str, stamp: _Stamp | None
+    ) -> tuple[_Stamp, tuple[x509.CertificateRevocationList, ...]]:
+        """The parsed CRLs of the file's current version, parsed once per version (lock held)."""
+        parsed = self._parsed.get(absolute)
+        if parsed is not None and parsed[0] == stamp:
+            return parsed
+        data, read_stamp = _read(absolute)
+        crls = _parse(data, absolute)
+        self._parsed[absolute] = (read_stamp, crls)
+        # Entries of older versions of this file go: their parsed CRLs are not kept alive by the cache.
+        for old in [k for k, (s, _) in self._entries.items() if k[0] == absolute and s != read_stamp]:
+            del self._entries[old]
+        return read_stamp, crls
 
     def for_handshake(
         self, path: StrPath, signers: Sequence[x509.Certificate], *, now: datetime.datetime | None = None
@@ -400,18 +456,14 @@ class CRLCache:
         cas = tuple(signers)
         try:
             checked = self.get(path, cas, now=now)
-            return HandshakeCRLs(checked.pem_path, checked.crls, (), None)
+            return HandshakeCRLs(checked.pem_path, checked.crls, (), None, checked.source)
         except TLSError as exc:
             if exc.category is not Category.CRL_UNAVAILABLE:
                 raise
             refusal = exc
         absolute = os.path.abspath(path)
-        try:
-            status = os.stat(absolute)
-            stamp: tuple[int, int] | None = (status.st_mtime_ns, status.st_size)
-        except OSError:
-            stamp = None
-        key = (absolute, frozenset(ca.fingerprint(hashes.SHA256()) for ca in cas))
+        stamp = _current_stamp(absolute)
+        key = (absolute, self._fingerprints(cas))
         with self._lock:
             memo = self._split.get(key)
         if memo is None or memo[0] != stamp:
@@ -428,13 +480,11 @@ class CRLCache:
                 f"tls-crl {path}: the CRL(s) of {issuers} are not signed by a trusted-ca certificate; OpenSSL "
                 "checks them during the handshake against the issuing CA the peer sends"
             )
-            memo = (stamp, HandshakeCRLs(_write_pem(crls), known, unknown, note))
+            memo = (stamp, HandshakeCRLs(_write_pem(crls), known, unknown, note, Path(path)))
             with self._lock:
                 self._split[key] = memo
         split = memo[1]
-        every = split.checked_now + split.left_to_openssl
-        # Dates, on every use, with this module's rules and messages (signers are not used for dates).
-        CheckedCRLs(every, tuple(c.issuer for c in every), (), split.pem_path, Path(path)).check_validity(now)
+        split.check_dates(now)  # on every use, with this module's rules and messages
         return split
 
     def clear(self) -> None:
@@ -442,6 +492,8 @@ class CRLCache:
         with self._lock:
             self._entries.clear()
             self._split.clear()
+            self._parsed.clear()
+            self._fingerprint_memo.clear()
 
     def __len__(self) -> int:
         with self._lock:

@@ -175,6 +175,9 @@ class Scenario:
         server_note: why the server records something else than the client sees (shown by ``render``).
         environment: the environment file of the PKI folder the scenario runs on (``None``: the demo's own;
             ``environment-windows.yaml``: the Windows hosts of :func:`genesys_tls.pki.build_pki`).
+        live: a live reconfiguration scenario (:mod:`genesys_tls.demo_live`): its server's files or
+            environment change while it serves; ``client``, ``server`` and ``port_id`` name its own folder's
+            applications.
     """
 
     name: str
@@ -187,6 +190,7 @@ class Scenario:
     server_expected: str | None = None
     server_note: str = ""
     environment: str | None = None
+    live: bool = False
 
 
 #: What a server learns when the client refuses its certificate: only the TLS alert, never the reason.
@@ -228,6 +232,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("windows-store-mutual", "Windows hosts: both certificates named only by thumbprint in their stores "
              "(PFX exports)", "Client_client-host", "TServer", "mutual", "ok", authenticated=True,
              server_expected="ok", environment="environment-windows.yaml"),
+    Scenario("live-rotation", "certificate rotated while serving: the next handshake presents the new one "
+             "(by fingerprint), a connection opened before stays up", "Client", "TServer", "secure", "ok",
+             authenticated=True, server_expected="ok", live=True),
+    Scenario("live-crl-update", "the port's CRL is replaced by one revoking the client: its next handshake "
+             "is refused", "Client", "TServer", "mutual-crl", "revoked", server_expected="revoked", live=True),
+    Scenario("live-mutual-on", "tls-mutual=1 written into the environment while serving: the next client "
+             "without a certificate is refused", "Client_NoCert", "TServer", "secure",
+             "client-certificate-required", server_expected="client-certificate-required", live=True),
 )
 
 
@@ -378,9 +390,32 @@ def _folder(keep: str | os.PathLike[str] | None) -> Iterator[Path]:
     yield root
 
 
-def _run_one(env: Any, scenario: Scenario, timeout: float) -> ScenarioResult:
+def _run_live(root: Path, scenario: Scenario, timeout: float) -> ScenarioResult:
+    from .demo_live import LIVE_RUNNERS
+
+    start = time.perf_counter()
+    try:
+        outcome, detail, mode, authenticated, protocol, server_outcome = LIVE_RUNNERS[scenario.name](root, timeout)
+    except (ConfigurationError, TLSError, TimeoutError, OSError) as exc:
+        category = getattr(exc, "category", None)
+        outcome = category.value if category is not None else "connection"
+        return ScenarioResult(scenario, outcome, False, str(exc), "-", False, None, None,
+                              time.perf_counter() - start)
+    passed = outcome == scenario.expected
+    if scenario.authenticated is not None and authenticated != scenario.authenticated:
+        passed = False
+    if scenario.server_expected is not None and server_outcome != scenario.server_expected:
+        passed = False
+        detail += f" (server saw {server_outcome}, expected {scenario.server_expected})"
+    return ScenarioResult(scenario, outcome, passed, detail, mode, authenticated, protocol, server_outcome,
+                          time.perf_counter() - start)
+
+
+def _run_one(env: Any, scenario: Scenario, timeout: float, root: Path | None = None) -> ScenarioResult:
     from .harness import SimulatedClient, SimulatedServer
 
+    if scenario.live and root is not None:
+        return _run_live(root, scenario, timeout)
     start = time.perf_counter()
     server_outcome: str | None = None
     try:
@@ -456,7 +491,7 @@ def run_demo(
             others = {s.environment: load(root / s.environment) for s in scenarios if s.environment is not None}
             for scenario in scenarios:
                 on = others[scenario.environment] if scenario.environment is not None else env
-                results.append(_run_one(on, scenario, timeout))
+                results.append(_run_one(on, scenario, timeout, root))
             if scenarios is SCENARIOS:  # the default matrix includes the cloud probe's scenarios
                 from .cloud.demo import probe_scenarios
 

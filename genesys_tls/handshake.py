@@ -29,6 +29,7 @@ from __future__ import annotations
 import _ssl
 import asyncio
 import contextlib
+import os
 import socket
 import ssl
 from collections.abc import Callable
@@ -42,9 +43,11 @@ from .addresses import LOOPBACK, format_address, parse_address
 from .catalogue import Side
 from .contexts import ConnectionPlan, ContextOptions, client_plan
 from .errors import Category, ConfigurationError, TLSError
+from .model import Environment
+from .reload import DEBOUNCE, POLL_INTERVAL, LiveServer, Reloader, ReloadEvent, Snapshot
 from .resolved import ResolvedSecurity
 from .results import CertificateDetails, HandshakeResult, PeerIdentity
-from .server import CLOSE_WAIT, After, Generation, ServerCore, close
+from .server import CLOSE_WAIT, After, Generation, GenerationHolder, ServerCore, close
 
 __all__ = [
     "POST_HANDSHAKE_WAIT",
@@ -352,7 +355,7 @@ async def connect_async(
 # --------------------------------------------------------------------------------------------- server
 
 
-class Server:
+class Server(LiveServer):
     """A TLS server on one listening port's effective settings, in a background thread: a
     :class:`~genesys_tls.server.ServerCore` with ``serve``'s record shape.
 
@@ -404,27 +407,51 @@ class Server:
         after: After = close,
         keep: int | None = None,
         workers: int = 64,
+        source: Environment | str | os.PathLike[str] | None = None,
+        loader: Callable[[str], Environment] | None = None,
         **options: Unpack[ContextOptions],
     ) -> None:
         check_keywords("Server", options, ContextOptions)
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
-        self.resolved = resolved
+        self._context_kwargs: dict[str, Any] = dict(options)
         generation = Generation.build(resolved, plain_ok=False, **options)
-        self.context = generation.context
-        self.warnings = generation.warnings
-        self.checks = generation.checks
+        self.holder = GenerationHolder(generation)
+        self._source = source
+        self._loader = loader
+        # What the first reload compares with (only when it can reload: settings from a file, or a source).
+        self._snapshot = (Snapshot.take(resolved, source if source is not None else resolved.file)
+                          if source is not None or resolved.file is not None else None)
         self.count = count
         self.on_result = on_result
         self.timeout = timeout
         self.core = ServerCore(
-            generation, host=host, port=port, workers=workers, timeout=timeout, idle_timeout=idle_timeout,
+            self.holder, host=host, port=port, workers=workers, timeout=timeout, idle_timeout=idle_timeout,
             after=after, on_record=on_result, keep=keep, count=count, port_fields=False,
             warnings_in_records=True, name=f"genesys-tls {resolved.object}",
         )
 
     def __repr__(self) -> str:
         return f"<Server {self.resolved.object} at {format_address(self.address)} results={self.core.total}>"
+
+    def _make_reloader(self) -> Reloader:
+        """The reloader, reading ``source`` (default: the environment file the settings came from).
+
+        Raises:
+            ConfigurationError: no ``source`` and the settings came from no file.
+        """
+        resolved = self.holder.current.port_settings
+        source = self._source if self._source is not None else resolved.file
+        if source is None or resolved.port_id is None:
+            raise ConfigurationError(
+                "these settings were not resolved from a file: give Server(source=...) to reload",
+                object=resolved.object,
+            )
+        return Reloader(
+            self.holder, source, resolved.application, resolved.port_id, reading=resolved.reading,
+            legacy_protocols=resolved.legacy_protocols, plain_ok=False, loader=self._loader,
+            snapshot=self._snapshot, **self._context_kwargs,
+        )
 
     @property
     def address(self) -> tuple[str, int]:
@@ -461,7 +488,8 @@ class Server:
         return self.core.wait(count if count is not None else self.count, timeout)
 
     def close(self) -> None:
-        """Stop accepting, wait for the handshakes under way, and release the port."""
+        """Stop watching, stop accepting, wait for the handshakes under way, and release the port."""
+        self._stop_watching()
         self.core.stop(self.timeout + 5, drop=False)
 
 
@@ -476,6 +504,12 @@ def serve(
     idle_timeout: float | None = 60.0,
     after: After = close,
     keep: int | None = None,
+    watch: bool = False,
+    on_event: Callable[[ReloadEvent], object] | None = None,
+    source: Environment | str | os.PathLike[str] | None = None,
+    loader: Callable[[str], Environment] | None = None,
+    watch_interval: float = POLL_INTERVAL,
+    debounce: float = DEBOUNCE,
     **options: Unpack[ContextOptions],
 ) -> list[HandshakeResult]:
     """Serve one listening port in the calling thread (what ``genesys-tls serve`` runs).
@@ -488,7 +522,11 @@ def serve(
         on_result: called with each result as it happens.
         on_listening: called once with the :class:`Server` when it listens (its :attr:`~Server.address`,
             :attr:`~Server.warnings`...).
-        password, password_env, crl_check, crl_cache, timeout, idle_timeout, after, keep: as :class:`Server`.
+        password, password_env, crl_check, crl_cache, timeout, idle_timeout, after, keep, source, loader: as
+            :class:`Server`.
+        watch: apply changes of the environment file and of the port's files to the next handshakes
+            (:meth:`Server.watch`); ``on_event`` gets each applied or refused reload.
+        watch_interval, debounce: as :class:`~genesys_tls.reload.Watcher`.
 
     Returns:
         The results kept (every one unless ``keep``), in the order they finished.
@@ -501,11 +539,13 @@ def serve(
     host, port = parse_address(address) if address is not None else (LOOPBACK, 0)
     server = Server(
         resolved, host=host, port=port, count=count, on_result=on_result, timeout=timeout,
-        idle_timeout=idle_timeout, after=after, keep=keep, **options,
+        idle_timeout=idle_timeout, after=after, keep=keep, source=source, loader=loader, **options,
     )
     try:
         if on_listening is not None:
             on_listening(server)
+        if watch:
+            server.watch(interval=watch_interval, debounce=debounce, on_event=on_event)
         server.serve_forever()
     finally:
         server.close()

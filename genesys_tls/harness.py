@@ -41,14 +41,18 @@ Example::
 
 :meth:`SimulatedServer.stop` closes the listener and every connection and joins the server's threads
 (nothing is left running).
+
+Size: the simulated server and client are one harness (ports, modes, records, echo, live reload) and read
+best together; the server core, the results and the reload machinery already live in their own modules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import os
 import socket
-import ssl
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -59,18 +63,30 @@ import attrs
 from ._classify import classify
 from .addresses import LOOPBACK, format_address, parse_address
 from .catalogue import Side
+from .contexts import client_plan
 from .errors import Category, ConfigurationError
 from .handshake import connect, connect_async
 from .model import DEFAULT_PORT_ID, Environment, Host
+from .reload import LiveServer, Reloader, ReloadEvent, Snapshot
 from .resolve import Reading, resolve_client, resolve_server
-from .resolved import Check, Mode, PortMode, ResolvedSecurity
+from .resolved import Mode, PortMode, ResolvedSecurity
 from .results import HandshakeRecord, HandshakeResult
-from .server import After, Before, Generation, GenerationHolder, ServerCore, echo_lines, is_tls_client_hello
+from .server import (
+    MAX_LINE,
+    After,
+    Before,
+    Generation,
+    GenerationHolder,
+    ServerCore,
+    echo_lines,
+    is_tls_client_hello,
+)
 from .server import echo as _echo_bytes
 
 __all__ = [
     "DEFAULT_LINE",
     "HandshakeRecord",
+    "HeldConnection",
     "PortMode",
     "SimulatedClient",
     "SimulatedServer",
@@ -91,7 +107,7 @@ def port_mode(resolved: ResolvedSecurity) -> PortMode:
 # --------------------------------------------------------------------------------------------- server
 
 
-class SimulatedServer:
+class SimulatedServer(LiveServer):
     """A server application listening on one of its ports with the port's effective settings.
 
     It runs a :class:`~genesys_tls.server.ServerCore` (an accept thread and a bounded pool of workers, with
@@ -156,8 +172,9 @@ class SimulatedServer:
         self.env = env
         self.app = app
         self.port_id = port_id
-        self.resolved = resolve_server(env, app, port_id, reading=reading)
-        self.mode = self.resolved.port_mode
+        self.reading = reading
+        resolved = resolve_server(env, app, port_id, reading=reading)
+        self.holder = GenerationHolder(Generation.build(resolved, **context_kwargs))
         if port is None:
             port = self.resolved_port_number()
         if not 0 <= port < 65536:
@@ -174,14 +191,31 @@ class SimulatedServer:
         if echo:
             after = _echo_bytes
         self._after = after if after is not None else echo_lines(self.greeting)
-        # An upgrade port without tls=1 gets a context too (its TLS side).
-        self.holder = GenerationHolder(Generation.build(self.resolved, **context_kwargs))
-        generation = self.holder.current
-        self.context: ssl.SSLContext | None = generation.context
-        self.tls_mode: Mode = generation.tls_mode
-        self.checks: tuple[Check, ...] = generation.checks
+        self.context_kwargs = context_kwargs
         self._core: ServerCore | None = None
         self._stopped = False
+        self._snapshot = Snapshot.take(resolved, env)  # what the first reload compares with
+
+    # ----------------------------------------------------------------------------------------- settings
+    # An upgrade port without tls=1 gets a context too (its TLS side). The views of the current generation
+    # (resolved, context, tls_mode, checks), reload(), watch() and wait_for_generation() come from LiveServer.
+
+    @property
+    def mode(self) -> PortMode:
+        """The port's mode (``plain``, ``secure``, ``upgrade``)."""
+        return self.holder.current.port_mode
+
+    def _make_reloader(self) -> Reloader:
+        return Reloader(self.holder, self.env, self.app, self.port_id, reading=self.reading,
+                        snapshot=self._snapshot, **self.context_kwargs)
+
+    def reload(self, env: Environment | str | os.PathLike[str] | None = None) -> ReloadEvent:
+        """Apply a changed environment (an object or a file; default: the current one, its file read again) and
+        the current files to the next connections; connections already open keep their settings. A reload
+        that fails changes nothing and its event says why (:mod:`genesys_tls.reload`)."""
+        if isinstance(env, Environment):
+            self.env = env
+        return self.reloader.reload(env)
 
     def resolved_port_number(self) -> int:
         """The port number configured for this port.
@@ -265,6 +299,7 @@ class SimulatedServer:
         if self._stopped:
             return
         self._stopped = True
+        self._stop_watching(timeout)
         if self._core is not None:
             self._core.stop(timeout, drop=True)
 
@@ -452,6 +487,65 @@ class SimulatedClient:
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
         return self._judge(where, answer)
+
+
+class HeldConnection:
+    """A TLS connection made with a client's effective settings and held open, as a long-lived client holds
+    its link while the server is reconfigured (the demo's rotation scenario).
+
+    Args:
+        resolved: ``resolve_client(...)``.
+        address: where to dial (``"HOST:PORT"``, ``(host, port)`` or a started :class:`SimulatedServer`).
+        timeout: seconds for the connection, the handshake and each read.
+        **context_kwargs: as :func:`~genesys_tls.contexts.client_plan`.
+
+    Attributes:
+        peer_fingerprint: the SHA-256 (hex) of the certificate the server presented.
+
+    Raises:
+        OSError: the connection or the handshake failed.
+    """
+
+    def __init__(self, resolved: ResolvedSecurity, address: Address | SimulatedServer, *, timeout: float = 5.0,
+                 **context_kwargs: Any) -> None:
+        where = address.address if isinstance(address, SimulatedServer) else parse_address(address)
+        plan = client_plan(resolved, address=where, **context_kwargs)
+        raw = socket.create_connection(where, timeout=timeout)
+        try:
+            self.sock = plan.context.wrap_socket(raw, server_hostname=plan.server_hostname)
+        except BaseException:
+            raw.close()
+            raise
+        der = self.sock.getpeercert(binary_form=True)
+        self.peer_fingerprint: str | None = hashlib.sha256(der).hexdigest() if der else None
+        self._buffer = b""
+
+    def exchange(self, line: bytes) -> bool:
+        """Send one line and whether it came back (a server that echoes lines, as :class:`SimulatedServer`)."""
+        self.sock.sendall(line + b"\n")
+        while len(self._buffer) <= MAX_LINE:
+            head, sep, rest = self._buffer.partition(b"\n")
+            if sep:
+                self._buffer = rest
+                if head == line:
+                    return True
+                continue  # the greeting, or an earlier line
+            data = self.sock.recv(4096)
+            if not data:
+                return False
+            self._buffer += data
+        return False
+
+    def close(self) -> None:
+        """Close the connection."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self) -> HeldConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def run_client(

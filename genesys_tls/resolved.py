@@ -282,6 +282,8 @@ class ResolvedSecurity:
     legacy_protocols: bool = False
     notes: tuple[str, ...] = ()
     store: StoreLocation | None = None
+    # paths(name), computed once per object (the object never changes): contexts ask for them on every build
+    _paths: dict[str, tuple[Path, ...]] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
     def __getitem__(self, name: str) -> ResolvedOption:
         try:
@@ -526,6 +528,9 @@ class ResolvedSecurity:
         Raises:
             ConfigurationError: the value is a Windows thumbprint, which names no file.
         """
+        known = self._paths.get(name)
+        if known is not None:
+            return known
         opt = self[name]
         if not opt.value or not opt.option.is_path:
             return ()
@@ -547,7 +552,8 @@ class ResolvedSecurity:
             if not p.is_absolute() and self.base_dir is not None:
                 p = self.base_dir / p
             out.append(p)
-        return tuple(out)
+        self._paths[name] = found = tuple(out)
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``resolve --json`` shape."""

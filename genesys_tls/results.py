@@ -5,6 +5,7 @@ package, and :class:`PeerIdentity`, who the peer's certificate says it is. Impor
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
 import warnings
@@ -64,9 +65,18 @@ class PeerIdentity:
 
     @classmethod
     def from_der(cls, der: bytes | None) -> PeerIdentity | None:
-        """The identity of a DER certificate (``getpeercert(binary_form=True)``), ``None`` for none."""
+        """The identity of a DER certificate (``getpeercert(binary_form=True)``), ``None`` for none.
+
+        A certificate seen again (the same peer on every connection) is not parsed again.
+        """
         if not der:
             return None
+        if cls is PeerIdentity:
+            return _identity_of_der(der)
+        return cls._parse_der(der)
+
+    @classmethod
+    def _parse_der(cls, der: bytes) -> PeerIdentity | None:
         try:
             with warnings.catch_warnings():
                 # cryptography warns (and will later refuse) on RFC 5280 violations such as serial 0; the
@@ -264,7 +274,8 @@ class HandshakeResult:
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``connect --json`` / ``serve --json`` object, plus ``mode``, ``authenticated``,
         ``address``, ``warning`` (encryption-only), ``warnings`` (when there are any), ``tls`` and
-        ``port-mode`` for the records of a simulated server, and ``chain`` when it was asked for."""
+        ``port-mode`` for the records of a simulated server, ``chain`` when it was asked for, and
+        ``generation`` (the settings generation that served it) for server records."""
         out: dict[str, Any] = {
             "ok": self.ok,
             "protocol": self.protocol,
@@ -287,6 +298,8 @@ class HandshakeResult:
             out["port-mode"] = self.port_mode.value
         if self.chain is not None:
             out["chain"] = [c.to_dict() for c in self.chain]
+        if self.side is Side.SERVER and self.generation is not None:
+            out["generation"] = self.generation
         return out
 
 
@@ -314,3 +327,9 @@ def HandshakeRecord(
         error=(category, detail) if category is not None else None, mode=mode, authenticated=authenticated,
         address=client, side=Side.SERVER, warnings=warnings, tls=tls, port_mode=port_mode, generation=generation,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _identity_of_der(der: bytes) -> PeerIdentity | None:
+    """:meth:`PeerIdentity.from_der`, once per certificate (identities are immutable)."""
+    return PeerIdentity._parse_der(der)

@@ -76,7 +76,7 @@ import attrs
 from ._classify import classify
 from .addresses import LOOPBACK, format_address
 from .catalogue import Side
-from .errors import Category
+from .errors import Category, ConfigurationError
 from .resolved import Check, Mode, PortMode, ResolvedSecurity
 from .results import HandshakeResult, PeerIdentity
 
@@ -186,6 +186,20 @@ class Generation:
         return cls(resolved, context, notes, number)
 
     @property
+    def port_settings(self) -> ResolvedSecurity:
+        """The resolved Genesys port this generation serves (what a reload compares with).
+
+        Raises:
+            ConfigurationError: the generation has settings of its own (:meth:`own`), not a Genesys port.
+        """
+        if self.resolved is None:
+            raise ConfigurationError(
+                "this server's settings are its own, not a Genesys port's: there is nothing to resolve again",
+                valid="a server built from resolve_server(...)",
+            )
+        return self.resolved
+
+    @property
     def port_mode(self) -> PortMode:
         """The port's mode."""
         if self.resolved is None:
@@ -213,7 +227,7 @@ class GenerationHolder:
 
     def __init__(self, generation: Generation) -> None:
         self._current = generation
-        self._lock = threading.Lock()
+        self._changed = threading.Condition(threading.Lock())
 
     @property
     def current(self) -> Generation:
@@ -222,10 +236,20 @@ class GenerationHolder:
 
     def swap(self, generation: Generation) -> Generation:
         """Put ``generation`` in place (numbered one more than the current one) and return the previous one."""
-        with self._lock:
+        with self._changed:
             previous = self._current
             self._current = attrs.evolve(generation, number=previous.number + 1)
+            self._changed.notify_all()
             return previous
+
+    def wait_for(self, number: int, timeout: float = 10.0) -> bool:
+        """Wait until the current generation's number is at least ``number``.
+
+        Returns:
+            whether it is, before ``timeout`` seconds.
+        """
+        with self._changed:
+            return self._changed.wait_for(lambda: self._current.number >= number, timeout)
 
 
 # --------------------------------------------------------------------------------------------- hooks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import warnings
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from .resolve import add_reading
 
 if TYPE_CHECKING:  # the CLI loads ssl only when a command that needs it runs
     from ..handshake import HandshakeResult, Server
+    from ..reload import ReloadEvent
     from ..server import After
 
 
@@ -46,6 +48,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--count", type=int, metavar="N", help="stop after N handshakes")
     p.add_argument("--json", action="store_true", help="JSON lines output (contract shape)")
     add_echo(p)
+    p.add_argument(
+        "--watch", action="store_true",
+        help="apply changed files and options to the next handshakes: watch ENV and every certificate, key, "
+        "CA and CRL file of the port (by content); one line per applied or refused reload (a JSON event line "
+        "with --json); a refused reload keeps the previous settings serving",
+    )
     add_reading(p)
     add_tls_options(p)
     p.set_defaults(run=run)
@@ -101,15 +109,25 @@ def run(args: argparse.Namespace) -> int:
     # Where to listen: --address, else loopback on the port's configured number (0: any free port).
     address = parse_address(args.address) if args.address else (LOOPBACK, resolved.port_number or 0)
     refused = False  # what the exit code needs; results are streamed, not kept (memory stays flat)
+    output = threading.Lock()  # handshake lines and reload event lines come from different threads
 
     def on_result(result: HandshakeResult) -> None:
         nonlocal refused
         refused = refused or not result.ok
-        if args.json:
-            emit_json(result.to_dict())
-        else:
-            print(render(result))
-        sys.stdout.flush()
+        with output:
+            if args.json:
+                emit_json(result.to_dict())
+            else:
+                print(render(result))
+            sys.stdout.flush()
+
+    def on_event(event: ReloadEvent) -> None:
+        with output:
+            if args.json:
+                emit_json(event.to_dict())
+            else:
+                print(event.render())
+            sys.stdout.flush()
 
     listening: list[Server] = []
 
@@ -140,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
                 idle_timeout=args.idle_timeout,
                 after=after,
                 keep=0,
+                watch=args.watch,
+                on_event=on_event,
+                source=args.env,
+                loader=load_env,
             )
         except KeyboardInterrupt:
             pass
