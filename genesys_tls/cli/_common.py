@@ -33,6 +33,7 @@ SCHEMAS = {
     "serve": "serve.schema.json",
     "demo": "demo.schema.json",
     "pki init": "pki-init.schema.json",
+    "load": "load.schema.json",
 }
 #: the JSON Schema of the error object printed with ``--json``
 ERROR_SCHEMA = "error.schema.json"
