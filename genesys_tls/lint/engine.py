@@ -29,6 +29,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from .._pem import is_pem
 from ..errors import ConfigurationError, Problem
+from ..loaders import _no_cyclic_gc
 from ..model import Environment
 from ..resolve import Reading, ResolvedSecurity, resolve_server
 from .rules import RULES, Finding, Severity, rule, scan_connections, scan_layers, scan_ports
@@ -419,9 +420,10 @@ def lint(
     else:
         moment = now if now.tzinfo is not None else now.replace(tzinfo=datetime.UTC)
     ctx = LintContext(env, reading=chosen, now=moment, expiry_days=expiry_days, selected=_selection(rules))
-    scan_layers(ctx)
-    scan_ports(ctx)
-    scan_connections(ctx)
+    with _no_cyclic_gc():  # the run's objects hold no cycles: the collector's passes would find nothing
+        scan_layers(ctx)
+        scan_ports(ctx)
+        scan_connections(ctx)
     return Report(
         findings=tuple(ctx.findings),
         source=env.file,
