@@ -36,7 +36,7 @@ API
 ---
 ``ServerCore(generation, *, host=LOOPBACK, port=0, workers=64, timeout=10.0, idle_timeout=60.0, before=None,
 after=close, on_record=None, keep=10000, count=None, port_fields=True, warnings_in_records=True,
-parse_peer=True, name=None)`` binds at once (:attr:`~ServerCore.address`); ``generation`` is a
+parse_peer=True, name=None, session_tickets=0)`` binds at once (:attr:`~ServerCore.address`); ``generation`` is a
 :class:`Generation` or a :class:`GenerationHolder`. :meth:`~ServerCore.start` serves in a background thread,
 :meth:`~ServerCore.serve_forever` in the calling one; :meth:`~ServerCore.stop` stops accepting, closes the
 listener and (``drop=True``) the open connections, and joins every thread. :meth:`~ServerCore.wait` waits for
@@ -76,7 +76,7 @@ from .addresses import LOOPBACK, format_address
 from .catalogue import Side
 from .errors import Category
 from .resolved import Check, Mode, PortMode, ResolvedSecurity
-from .results import HandshakeResult, PeerIdentity
+from .results import HandshakeResult, LazyPeerIdentity
 
 __all__ = [
     "AcceptError",
@@ -325,8 +325,11 @@ class ServerCore:
             they are handled; ``None``: until :meth:`stop`.
         port_fields: fill ``tls`` and ``port_mode`` of the records (the simulated servers' shape).
         warnings_in_records: copy the generation's warnings into every record (``serve``'s shape).
-        parse_peer: read the client's certificate identity into ``peer`` (``False``: ``peer`` stays empty).
+        parse_peer: read the client's certificate identity into ``peer`` (``False``: ``peer`` stays empty);
+            it is parsed when first looked at (:class:`~genesys_tls.results.LazyPeerIdentity`).
         name: the name of the server's threads.
+        session_tickets: TLS 1.3 session tickets sent after each handshake (default 0: none; set on the
+            generation's context when the first connection uses it).
 
     Raises:
         OSError: the address cannot be bound.
@@ -350,6 +353,7 @@ class ServerCore:
         warnings_in_records: bool = True,
         parse_peer: bool = True,
         name: str | None = None,
+        session_tickets: int = 0,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -365,6 +369,8 @@ class ServerCore:
         self.port_fields = port_fields
         self.warnings_in_records = warnings_in_records
         self.parse_peer = parse_peer
+        self.session_tickets = session_tickets
+        self._tickets_set: ssl.SSLContext | None = None
         self.name = name or f"genesys-tls {self.holder.current.resolved.object}"
         self.workers = workers
         self.failure: BaseException | None = None
@@ -616,9 +622,16 @@ class ServerCore:
 
     def _serve_tls(self, connection: Connection) -> None:
         generation, client = connection.generation, connection.client
-        assert generation.context is not None  # noqa: S101 - secure and upgrade ports have one
+        context = generation.context
+        assert context is not None  # noqa: S101 - secure and upgrade ports have one
+        if context is not self._tickets_set:
+            # TLS 1.3 session tickets cost every handshake two more records; the package's clients never
+            # resume, so none are sent unless asked for (session_tickets).
+            with contextlib.suppress(ValueError, AttributeError):
+                context.num_tickets = self.session_tickets
+            self._tickets_set = context
         try:
-            tls = generation.context.wrap_socket(connection.sock, server_side=True, do_handshake_on_connect=False)
+            tls = context.wrap_socket(connection.sock, server_side=True, do_handshake_on_connect=False)
         except OSError as exc:
             self._record(self._make(generation, True, client, classify(exc, side=Side.SERVER)))
             return
@@ -637,12 +650,12 @@ class ServerCore:
                 self._record(self._make(generation, True, client, classify(exc, side=Side.SERVER)))
                 return
             der = tls.getpeercert(binary_form=True)
-            peer = PeerIdentity.from_der(der) if self.parse_peer else None
+            # The client's certificate is parsed only when the record's peer is looked at.
+            peer = LazyPeerIdentity(der) if der and self.parse_peer else None
             cipher = tls.cipher()
             connection.record = self._make(
                 generation, True, client, None, protocol=tls.version(), cipher=cipher[0] if cipher else None,
-                peer=peer, authenticated=generation.tls_mode is Mode.MUTUAL and der is not None
-                and (peer is not None or not self.parse_peer),
+                peer=peer, authenticated=generation.tls_mode is Mode.MUTUAL and der is not None,
             )
             self._record(connection.record)
             self._after(connection)
