@@ -1,13 +1,13 @@
 """Benchmark of ``genesys-tls lint`` on large generated environments.
 
-Generates environments of N applications with 5 connections each (default N = 2,000, 10,000 and 20,000, the
+Generates environments of N applications with 5 connections each (default N = 5,000, 10,000 and 20,000, the
 last one being 100,000 connections) that refer to a handful of certificate files, then measures the time to
 load the environment (JSON) and the time to lint it, and prints the time per connection, the ratios
 lint/load and lint/``json.load`` of the same file (same run), and the growth of the lint time from one size
 to the next. Linear growth shows as a constant time per connection across sizes. Times are process CPU time
 (``time.process_time``), steadier than wall time on a shared machine; wall time is printed too.
 
-    python benchmarks/bench_lint.py                      # 2,000 / 10,000 / 20,000 applications
+    python benchmarks/bench_lint.py                      # 5,000 / 10,000 / 20,000 applications
     python benchmarks/bench_lint.py --apps 1000 --apps 4000
     python benchmarks/bench_lint.py --markdown           # the table for docs/lint-benchmark.md
 
@@ -120,10 +120,11 @@ def measure(folder: Path, apps: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--apps", type=int, action="append", help="applications (repeat); default 2000 10000 20000")
+    parser.add_argument("--apps", type=int, action="append", help="applications (repeat); default 5000 10000 20000")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--quick", action="store_true", help="200 and 400 applications: a smoke test")
     args = parser.parse_args(argv)
-    sizes = args.apps or [2_000, 10_000, 20_000]
+    sizes = [200, 400] if args.quick else args.apps or [5_000, 10_000, 20_000]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-lint-") as tmp:
         folder = Path(tmp)
