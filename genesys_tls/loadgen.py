@@ -170,7 +170,7 @@ def _rss_kib() -> float:
     """The resident memory of this process in KiB (``/proc/self/statm``; else the peak from getrusage)."""
     try:
         with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
+            return int(statm.read(4096).split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
     except (OSError, ValueError, IndexError):
         return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
