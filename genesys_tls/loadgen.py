@@ -67,7 +67,7 @@ _SPARE_DESCRIPTORS = 64
 #: Seconds between two progress calls.
 _PROGRESS_EVERY = 0.5
 #: Seconds the run keeps reading the held connections at the end for a TLS 1.3 refusal still in flight.
-_VERDICT_WAIT = 0.3
+_VERDICT_WAIT = 1.0
 #: The largest ``connections`` accepted.
 MAX_CONNECTIONS = 1_000_000
 
@@ -444,13 +444,16 @@ class _Run:
                 self.progress(self.snapshot(now))
         self.settle()
 
+    def waiting_verdict(self) -> bool:
+        """Whether a held TLS 1.3 connection has heard nothing from its server yet (a refusal may follow)."""
+        return any(c.protocol == "TLSv1.3" and not c.spoke for c in self.held)
+
     def settle(self) -> None:
-        """Read the held TLS 1.3 connections briefly: a refusal still in flight arrives now."""
-        if not any(c.protocol == "TLSv1.3" and not c.spoke for c in self.held):
-            return
+        """Read the held TLS 1.3 connections that have heard nothing yet, for at most :data:`_VERDICT_WAIT`
+        seconds: a refusal still in flight arrives now (a server that speaks first ends the wait at once)."""
         deadline = time.monotonic() + _VERDICT_WAIT
-        while self.held and (remaining := deadline - time.monotonic()) > 0:
-            for key, _mask in self.selector.select(remaining):
+        while self.waiting_verdict() and (remaining := deadline - time.monotonic()) > 0:
+            for key, _mask in self.selector.select(min(remaining, 0.05)):
                 conn = key.data
                 if conn in self.held:
                     self.read_held(conn)
