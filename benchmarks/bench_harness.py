@@ -124,12 +124,13 @@ def compare(env: object, port: str, n: int, rounds: int) -> None:
             rates["SimulatedServer"].append(measure(loop(sim.address), n))
             rates["handshake.Server"].append(measure(loop(server.address), n))
         assert all(r.accepted for r in sim.records)
-    raw_rate = statistics.median(rates["raw ssl server"])
-    print(f"port {port} ({plan.mode.value}), {n} handshakes x {rounds} rounds, medians:")
+    raw = rates["raw ssl server"]
+    print(f"port {port} ({plan.mode.value}), {n} handshakes x {rounds} rounds, medians (ratio: the median of "
+          "each round's ratio to the raw server's rate in the same round, and its range):")
     for name, values in rates.items():
-        rate = statistics.median(values)
-        spread = f"{min(values):.0f}-{max(values):.0f}"
-        print(f"  {name:<18} {rate:8.1f} handshakes/s ({spread})  ratio to raw {rate / raw_rate:5.2f}")
+        ratios = [value / base for value, base in zip(values, raw, strict=True)]
+        print(f"  {name:<18} {statistics.median(values):8.1f} handshakes/s ({min(values):.0f}-{max(values):.0f})"
+              f"  ratio to raw {statistics.median(ratios):5.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,9 +3,11 @@
 
 Design
 ------
-* Blocking sockets: one accept thread and a bounded pool of worker threads (``workers``); a connection
-  waits in the kernel's backlog while every worker is busy. The handshake is OpenSSL's own on a blocking
-  socket, so the alerts of a refused handshake (``certificate required``, ``unknown ca``...) reach the client.
+* Blocking sockets on a bounded pool of worker threads (``workers``) that take turns at the listener: the
+  worker that accepts a connection hands the listener to the next worker and serves that connection itself,
+  so no hand-over stands between the accept and the handshake; a connection waits in the kernel's backlog
+  while every worker is busy. The handshake is OpenSSL's own on a blocking socket, so the alerts of a refused
+  handshake (``certificate required``, ``unknown ca``...) reach the client.
 * Settings by generation: a :class:`Generation` is one immutable set of resolved settings with the TLS context
   built from them. The server reads the :class:`GenerationHolder`'s current generation once per connection,
   when it is accepted, and the connection keeps it to the end; :meth:`GenerationHolder.swap` puts a new one
@@ -382,7 +384,7 @@ class ServerCore:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._finished = threading.Event()
-        self._slots = threading.BoundedSemaphore(workers)
+        self._accepting_done = threading.Event()
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -431,8 +433,12 @@ class ServerCore:
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=self.name)
         self._pool = pool
         try:
-            self._accept_loop(pool)
+            pool.submit(self._take_turn)
+            self._accepting_done.wait()
         finally:
+            if not self._accepting_done.is_set():  # interrupted (KeyboardInterrupt): end the turns first
+                self._stop.set()
+                self._accepting_done.wait()
             pool.shutdown(wait=True)
             self._finished.set()
             with self._cond:
@@ -440,20 +446,40 @@ class ServerCore:
         if self.failure is not None:
             raise self.failure
 
-    def _accept_loop(self, pool: ThreadPoolExecutor) -> None:
+    def _take_turn(self) -> None:
+        """One worker's turn at the listener: accept a connection, hand the listener to the next worker (a new
+        turn, run by an idle worker, or queued until one is free), then serve the connection in this worker.
+        Nothing stands between the accept and the handshake; the turns end at :attr:`count`, :meth:`stop`
+        or a fatal accept error."""
+        try:
+            accepted = self._accept()
+            if accepted is not None:
+                self.accepted += 1
+                if self.count is None or self.accepted < self.count:
+                    assert self._pool is not None  # noqa: S101 - set by serve_forever before the first turn
+                    self._pool.submit(self._take_turn)
+                else:
+                    self._accepting_done.set()
+        except BaseException:
+            self._accepting_done.set()
+            raise
+        if accepted is None:
+            self._accepting_done.set()
+            return
+        self._work(*accepted)
+
+    def _accept(self) -> tuple[socket.socket, tuple[Any, ...]] | None:
+        """The next connection, backing off from the errors of :data:`BACKOFF_ERRNOS`; ``None`` once stopped
+        or after a fatal error (kept in :attr:`failure`)."""
         backoff = 0.01
-        while not self._stop.is_set() and (self.count is None or self.accepted < self.count):
-            if not self._slots.acquire(timeout=_POLL):
-                continue
+        while not self._stop.is_set():
             try:
                 sock, peer = self._listener.accept()
             except TimeoutError:
-                self._slots.release()
                 continue
             except OSError as exc:
-                self._slots.release()
                 if self._stop.is_set():
-                    return
+                    return None
                 if exc.errno in BACKOFF_ERRNOS:
                     self.accept_error_count += 1
                     self.accept_errors.append(AcceptError(exc.errno or 0, exc.strerror or str(exc)))
@@ -461,15 +487,12 @@ class ServerCore:
                     backoff = min(backoff * 2, 1.0)
                     continue
                 self.failure = exc
-                return
-            backoff = 0.01
-            self.accepted += 1
-            try:
-                pool.submit(self._work, sock, peer)
-            except RuntimeError:  # the pool is shutting down
-                self._slots.release()
+                return None
+            if self._stop.is_set():
                 sock.close()
-                return
+                return None
+            return sock, peer
+        return None
 
     def stop(self, timeout: float = 10.0, *, drop: bool = True) -> None:
         """Stop accepting, close the listener, close the open connections (``drop``; else wait for them),
@@ -561,7 +584,6 @@ class ServerCore:
                 self._open.discard(sock)
             with contextlib.suppress(OSError):
                 sock.close()
-            self._slots.release()
 
     def _serve(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
         generation = self.holder.current
