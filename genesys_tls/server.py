@@ -3,11 +3,12 @@
 
 Design
 ------
-* Blocking sockets on a bounded pool of worker threads (``workers``) that take turns at the listener: the
-  worker that accepts a connection hands the listener to the next worker and serves that connection itself,
-  so no hand-over stands between the accept and the handshake; a connection waits in the kernel's backlog
-  while every worker is busy. The handshake is OpenSSL's own on a blocking socket, so the alerts of a refused
-  handshake (``certificate required``, ``unknown ca``...) reach the client.
+* Blocking sockets on a bounded pool of worker threads (``workers``, started as needed) that take turns at
+  the listener (leader/followers): the worker that accepts a connection lets the next idle worker take the
+  listener and serves that connection itself, so no hand-over stands between the accept and the handshake;
+  a connection waits in the kernel's backlog while every worker is busy. The handshake is OpenSSL's own on a
+  blocking socket, so the alerts of a refused handshake (``certificate required``, ``unknown ca``...) reach
+  the client.
 * Settings by generation: a :class:`Generation` is one immutable set of resolved settings with the TLS context
   built from them. The server reads the :class:`GenerationHolder`'s current generation once per connection,
   when it is accepted, and the connection keeps it to the end; :meth:`GenerationHolder.swap` puts a new one
@@ -68,7 +69,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -385,10 +385,13 @@ class ServerCore:
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._accepting_done = threading.Event()
+        self._turn = threading.Lock()  # held by the worker at the listener
+        self._count_lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
+        self._idle = 0  # workers not serving a connection (at the listener or waiting for their turn)
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._listener = socket.create_server((host, port), family=family, backlog=128)
         self._listener.settimeout(_POLL)
@@ -430,43 +433,63 @@ class ServerCore:
     def serve_forever(self) -> None:
         """Accept until :attr:`count` connections, :meth:`stop`, or a failure; wait for the connections under
         way. Raises the failure: a fatal accept error, or what ``on_record`` raised."""
-        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=self.name)
-        self._pool = pool
+        self._spawn()
         try:
-            pool.submit(self._take_turn)
             self._accepting_done.wait()
         finally:
             if not self._accepting_done.is_set():  # interrupted (KeyboardInterrupt): end the turns first
                 self._stop.set()
                 self._accepting_done.wait()
-            pool.shutdown(wait=True)
+            while True:  # the connections under way end, and with them their workers
+                with self._count_lock:
+                    running = [t for t in self._workers if t.is_alive()]
+                if not running:
+                    break
+                for thread in running:
+                    thread.join()
             self._finished.set()
             with self._cond:
                 self._cond.notify_all()
         if self.failure is not None:
             raise self.failure
 
-    def _take_turn(self) -> None:
-        """One worker's turn at the listener: accept a connection, hand the listener to the next worker (a new
-        turn, run by an idle worker, or queued until one is free), then serve the connection in this worker.
-        Nothing stands between the accept and the handshake; the turns end at :attr:`count`, :meth:`stop`
-        or a fatal accept error."""
-        try:
-            accepted = self._accept()
-            if accepted is not None:
-                self.accepted += 1
-                if self.count is None or self.accepted < self.count:
-                    assert self._pool is not None  # noqa: S101 - set by serve_forever before the first turn
-                    self._pool.submit(self._take_turn)
-                else:
+    def _spawn(self) -> None:
+        """Start one more worker (called with :attr:`_count_lock` held, or before any worker runs)."""
+        thread = threading.Thread(
+            target=self._worker, name=f"{self.name}_{len(self._workers)}", daemon=True
+        )
+        self._workers.append(thread)
+        self._idle += 1
+        thread.start()
+
+    def _worker(self) -> None:
+        """One worker: take the turn at the listener (one worker at a time), accept a connection, let the next
+        idle worker take the turn (starting one when none is idle and the pool is not full), then serve the
+        connection itself: nothing stands between the accept and the handshake."""
+        while not self._accepting_done.is_set():
+            with self._turn:
+                if self._accepting_done.is_set():
+                    return
+                try:
+                    accepted = self._accept()
+                except BaseException:
                     self._accepting_done.set()
-        except BaseException:
-            self._accepting_done.set()
-            raise
-        if accepted is None:
-            self._accepting_done.set()
-            return
-        self._work(*accepted)
+                    raise
+                if accepted is None:
+                    self._accepting_done.set()
+                    return
+                self.accepted += 1
+                if self.count is not None and self.accepted >= self.count:
+                    self._accepting_done.set()
+                with self._count_lock:
+                    self._idle -= 1
+                    if self._idle == 0 and len(self._workers) < self.workers and not self._accepting_done.is_set():
+                        self._spawn()
+            try:
+                self._work(*accepted)
+            finally:
+                with self._count_lock:
+                    self._idle += 1
 
     def _accept(self) -> tuple[socket.socket, tuple[Any, ...]] | None:
         """The next connection, backing off from the errors of :data:`BACKOFF_ERRNOS`; ``None`` once stopped
