@@ -433,7 +433,8 @@ class ServerCore:
     def serve_forever(self) -> None:
         """Accept until :attr:`count` connections, :meth:`stop`, or a failure; wait for the connections under
         way. Raises the failure: a fatal accept error, or what ``on_record`` raised."""
-        self._spawn()
+        with self._count_lock:
+            self._spawn()
         try:
             self._accepting_done.wait()
         finally:
@@ -454,13 +455,11 @@ class ServerCore:
             raise self.failure
 
     def _spawn(self) -> None:
-        """Start one more worker (called with :attr:`_count_lock` held, or before any worker runs)."""
-        thread = threading.Thread(
-            target=self._worker, name=f"{self.name}_{len(self._workers)}", daemon=True
-        )
+        """Start one more worker (with ``_count_lock`` held). Raises RuntimeError when no thread can start."""
+        thread = threading.Thread(target=self._worker, name=f"{self.name}_{len(self._workers)}", daemon=True)
+        thread.start()
         self._workers.append(thread)
         self._idle += 1
-        thread.start()
 
     def _worker(self) -> None:
         """One worker: take the turn at the listener (one worker at a time), accept a connection, let the next
@@ -484,7 +483,10 @@ class ServerCore:
                 with self._count_lock:
                     self._idle -= 1
                     if self._idle == 0 and len(self._workers) < self.workers and not self._accepting_done.is_set():
-                        self._spawn()
+                        # No thread to start now (resources exhausted): this worker takes the turn again once
+                        # its connection is served.
+                        with contextlib.suppress(RuntimeError):
+                            self._spawn()
             try:
                 self._work(*accepted)
             finally:

@@ -8,6 +8,7 @@ import os
 import resource
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,25 @@ def test_the_client_certificate_is_parsed_when_looked_at(env: Environment, genes
     assert record.peer == expected and expected == record.peer and hash(record.peer) == hash(expected)
     assert record.peer.subject == "CN=client-host" and record.to_dict()["peer"]["subject"] == "CN=client-host"
     assert record.peer._read is not None
+
+
+def test_at_most_workers_connections_at_once_the_next_waits_in_the_backlog(env: Environment) -> None:
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", "default")), workers=2, after=echo,
+                      idle_timeout=5, name="bounded-core")
+    with core:
+        clients = [socket.create_connection(core.address, timeout=5) for _ in range(3)]
+        try:
+            for client in clients:
+                client.sendall(b"ping\n")
+            assert clients[0].recv(5) == b"ping\n" and clients[1].recv(5) == b"ping\n"
+            clients[2].settimeout(0.3)
+            with pytest.raises(TimeoutError):
+                clients[2].recv(5)  # every worker is busy: it waits in the backlog
+            assert len([t for t in threading.enumerate() if t.name.startswith("bounded-core_")]) == 2
+            clients[0].close()
+            clients[2].settimeout(5)
+            assert clients[2].recv(5) == b"ping\n"  # served once a worker is free
+        finally:
+            for client in clients:
+                client.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("bounded-core")]
