@@ -11,8 +11,9 @@ TLS 1.3, is what tells the client that the server accepted it), close.
   handshake, greeting line, line echo until the client closes);
 * ``handshake.Server`` (what ``genesys-tls serve`` runs) with the same one-line greeting.
 
-The three are measured in interleaved rounds (raw, simulated, Server, raw, ...) so that the machine's load
-hits them alike; medians are printed with the spread.
+The three are measured in interleaved rounds, their order rotating from round to round, so that the
+machine's load hits them alike; medians are printed with the spread, and each server's ratio is the median of
+its per-round ratios to the raw server.
 
 Usage::
 
@@ -119,10 +120,11 @@ def compare(env: object, port: str, n: int, rounds: int) -> None:
     ) as server:
         for address in (raw.address, sim.address, server.address):
             loop(address)(min(20, n))  # warm-up: imports, caches, first contexts
-        for _ in range(rounds):
-            rates["raw ssl server"].append(measure(loop(raw.address), n))
-            rates["SimulatedServer"].append(measure(loop(sim.address), n))
-            rates["handshake.Server"].append(measure(loop(server.address), n))
+        addresses = {"raw ssl server": raw.address, "SimulatedServer": sim.address, "handshake.Server": server.address}
+        names = list(addresses)
+        for turn in range(rounds):
+            for name in names[turn % 3:] + names[: turn % 3]:  # the order rotates: no server always goes first
+                rates[name].append(measure(loop(addresses[name]), n))
         assert all(r.accepted for r in sim.records)
     raw = rates["raw ssl server"]
     print(f"port {port} ({plan.mode.value}), {n} handshakes x {rounds} rounds, medians (ratio: the median of "
