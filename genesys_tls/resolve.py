@@ -65,6 +65,8 @@ _Layer = tuple[Source, str | None, Mapping[str, str]]
 # identity of the layers' mappings (and hold them, so that an identity is never reused while its entry
 # lives), by their sources and objects, and by the flags that change validation.
 _MEMO_SIZE = 1 << 16
+#: the bound of :data:`_RESOLVED`, whose entries are larger (a mapping of options each)
+_RESOLVED_SIZE = 1 << 13
 #: (option, raw value, windows, legacy_protocols) -> canonical value, or the error (unlocated)
 _CHECKED: dict[tuple[str, str, bool, bool], str | ConfigurationError] = {}
 #: option -> its default ResolvedOption (nothing shadowed, no group)
@@ -74,7 +76,7 @@ _RESOLVED: dict[tuple[Any, ...], tuple[tuple[Mapping[str, str], ...], dict[str, 
 
 
 def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(memo) >= _MEMO_SIZE:
+    if len(memo) >= (_RESOLVED_SIZE if memo is _RESOLVED else _MEMO_SIZE):
         memo.clear()
     memo[key] = value
 
