@@ -731,8 +731,14 @@ class CertificateAuthority:
                 value=following.isoformat(),
                 valid=f"a time after {this_update.isoformat()}",
             )
+        # Every entry goes to the builder at once: add_revoked_certificate copies the list it holds on
+        # each call, which makes a CRL of n entries cost n**2.
+        revoked = [
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+            for serial, when in sorted(self._revoked.items())
+        ]
         builder = (
-            x509.CertificateRevocationListBuilder()
+            x509.CertificateRevocationListBuilder(revoked_certificates=revoked)
             .issuer_name(self.cert.subject)
             .last_update(this_update)
             .next_update(following)
@@ -742,10 +748,6 @@ class CertificateAuthority:
                 critical=False,
             )
         )
-        for serial, when in sorted(self._revoked.items()):
-            builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
-            )
         crl = _sign_crl(builder, self.private_key)
         return crl.public_bytes(serialization.Encoding.DER if der else serialization.Encoding.PEM)
 

@@ -110,8 +110,8 @@ def port_mode(resolved: ResolvedSecurity) -> PortMode:
 class SimulatedServer(LiveServer):
     """A server application listening on one of its ports with the port's effective settings.
 
-    It runs a :class:`~genesys_tls.server.ServerCore` (an accept thread and a bounded pool of workers, with
-    OpenSSL's own alerts) in the background: use it as a context manager (``with
+    It runs a :class:`~genesys_tls.server.ServerCore` (a bounded pool of workers taking turns at the
+    listener, with OpenSSL's own alerts) in the background: use it as a context manager (``with
     SimulatedServer(...) as server:``) or call :meth:`start` and :meth:`stop`. Every connection is recorded
     (:attr:`records`, :meth:`wait_for`). After a TLS handshake the server sends one greeting line, so that a
     client reading after the handshake (which TLS 1.3 needs to see a refused client certificate) gets an

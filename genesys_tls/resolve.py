@@ -38,6 +38,26 @@ __all__ = ["Mode", "Reading", "ResolvedOption", "ResolvedSecurity", "resolve_cli
 
 _Layer = tuple[Source, str | None, Mapping[str, str]]
 
+# Memos shared by every resolution, each bounded (emptied when full). The model is immutable, so a value
+# validated once, or the options resolved over the same layers, stay right: the layer memos are keyed by the
+# identity of the layers' mappings (and hold them, so that an identity is never reused while its entry
+# lives), by their sources and objects, and by the flags that change validation.
+_MEMO_SIZE = 1 << 16
+#: the bound of :data:`_RESOLVED`, whose entries are larger (a mapping of options each)
+_RESOLVED_SIZE = 1 << 13
+#: (option, raw value, windows, legacy_protocols) -> canonical value, or the error (unlocated)
+_CHECKED: dict[tuple[str, str, bool, bool], str | ConfigurationError] = {}
+#: option -> its default ResolvedOption (nothing shadowed, no group)
+_DEFAULTS: dict[str, ResolvedOption] = {}
+#: layers key + what is asked -> (the layers' mappings, the options resolved over them)
+_RESOLVED: dict[tuple[Any, ...], tuple[tuple[Mapping[str, str], ...], dict[str, ResolvedOption]]] = {}
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= (_RESOLVED_SIZE if memo is _RESOLVED else _MEMO_SIZE):
+        memo.clear()
+    memo[key] = value
+
 
 def _layers(env: Environment, app: Application, first: _Layer) -> list[_Layer]:
     host = env.host_of(app)
@@ -68,16 +88,37 @@ class _Resolver:
         host = env.host_of(app)
         self.windows = bool(host is not None and host.os is HostOS.WINDOWS)
         self.legacy_protocols = legacy_protocols
+        # What the options resolved over these layers depend on (empty levels contribute nothing).
+        self.key: tuple[Any, ...] = (
+            self.windows, legacy_protocols, *((source, obj, id(values)) for source, obj, values in layers if values)
+        )
 
     def check(self, name: str, value: str, source: Source, obj: str | None) -> str:
-        try:
-            return CATALOGUE[name].check(
-                value, windows=self.windows, legacy_protocols=self.legacy_protocols
-            )
-        except ConfigurationError as exc:
-            raise exc.located(
-                file=self.env.file, object=obj, level=source.value, option=name
-            ) from None
+        key = (name, value, self.windows, self.legacy_protocols)
+        hit = _CHECKED.get(key)
+        if hit is None:
+            try:
+                hit = CATALOGUE[name].check(value, windows=self.windows, legacy_protocols=self.legacy_protocols)
+            except ConfigurationError as exc:
+                hit = exc
+            _remember(_CHECKED, key, hit)
+        if isinstance(hit, ConfigurationError):
+            raise hit.located(file=self.env.file, object=obj, level=source.value, option=name) from None
+        return hit
+
+    def resolved(self, names: tuple[str, ...], tag: str, *, group: bool = True) -> dict[str, ResolvedOption]:
+        """The certificate group (``group``) and :meth:`generic` for the other ``names``, once per distinct
+        layers (a copy: the caller adds to it). ``tag`` names what is asked (``names`` and ``group``)."""
+        key = (tag, self.key)
+        hit = _RESOLVED.get(key)
+        if hit is None:
+            options = self.group() if group else {}
+            for name in names:
+                if name not in options:
+                    options[name] = self.generic(name)
+            hit = (tuple(values for _, _, values in self.layers), options)
+            _remember(_RESOLVED, key, hit)
+        return dict(hit[1])
 
     def found(self, name: str, layers: list[_Layer] | None = None) -> list[Shadowed]:
         return [
@@ -87,9 +128,14 @@ class _Resolver:
         ]
 
     def default(self, name: str, shadowed: tuple[Shadowed, ...] = (), **kw: Any) -> ResolvedOption:
-        opt = CATALOGUE[name]
-        norm = opt.check(opt.default) if opt.default is not None else None
-        return ResolvedOption(name, opt.default, norm, Source.DEFAULT, None, shadowed, **kw)
+        plain = _DEFAULTS.get(name)
+        if plain is None:
+            opt = CATALOGUE[name]
+            norm = opt.check(opt.default) if opt.default is not None else None
+            plain = _DEFAULTS[name] = ResolvedOption(name, opt.default, norm, Source.DEFAULT, None, ())
+        if not shadowed and not kw:
+            return plain
+        return ResolvedOption(name, plain.value, plain.normalized, Source.DEFAULT, None, shadowed, **kw)
 
     def generic(self, name: str, layers: list[_Layer] | None = None) -> ResolvedOption:
         hits = self.found(name, layers)
@@ -159,6 +205,17 @@ class _Resolver:
         )
 
 
+#: what the memoised resolutions ask for (catalogue order)
+_ALL = tuple(CATALOGUE)
+_ALL_BUT_TLS = tuple(name for name in CATALOGUE if name != "tls")
+_CLIENT_SIDE = tuple(name for name, opt in CATALOGUE.items() if name != "tls" and opt.side is not Side.SERVER)
+_SERVER_SIDE = tuple(
+    name
+    for name, opt in CATALOGUE.items()
+    if name != "tls" and opt.side is Side.SERVER and name not in CERTIFICATE_GROUP
+)
+
+
 def _mode(opts: Mapping[str, ResolvedOption], side: Side) -> Mode:
     """The contract's mode, checked in order: plain, encryption-only (client side), mutual, simple."""
     if not opts["tls"].as_bool():
@@ -213,16 +270,13 @@ def resolve_server(
         raise exc.located(file=env.file) from None
     layers = _layers(env, application, (Source.PORT, application.name, port.transport))
     r = _Resolver(env, application, layers, legacy_protocols=legacy_protocols)
-    options = r.group()
-    for name in CATALOGUE:
-        if name in options:
-            continue
-        if name == "tls" and reading is Reading.DOC:
-            tls = r.generic(name, layers[:1])
-            ignored = tuple(h for h in r.found(name) if h.source is not Source.PORT)
-            options[name] = attrs.evolve(tls, shadowed=tls.shadowed + ignored)
-        else:
-            options[name] = r.generic(name)
+    if reading is Reading.DOC:
+        options = r.resolved(_ALL_BUT_TLS, "server-doc")
+        tls = r.generic("tls", layers[:1])
+        ignored = tuple(h for h in r.found("tls") if h.source is not Source.PORT)
+        options["tls"] = attrs.evolve(tls, shadowed=tls.shadowed + ignored)
+    else:
+        options = r.resolved(_ALL, "server")
     notes = []
     if reading is Reading.PSDK and options["tls"].source not in (Source.PORT, Source.DEFAULT):
         notes.append(
@@ -288,32 +342,39 @@ def resolve_client(
             legacy_protocols=legacy_protocols,
         )
 
-    options = r.group()
-    for name, opt in CATALOGUE.items():
-        if name in options:
-            continue
-        if name == "tls":
-            options[name] = _client_tls(r, conn, server_app, target_port_id, reading, layers, notes)
-        elif opt.side is Side.SERVER:
-            own = tuple(r.found(name))
-            if server_r is None:
-                options[name] = r.default(name, own)
-            else:
-                theirs = server_r.generic(name)
-                options[name] = ResolvedOption(
-                    name,
-                    theirs.value,
-                    theirs.normalized,
-                    Source.TARGET_PORT,
-                    server_app.name,
-                    own,
-                    via=Shadowed(theirs.value, theirs.source, theirs.object)
-                    if theirs.is_set and theirs.value is not None
-                    else None,
-                )
-        else:
-            options[name] = r.generic(name)
+    # The client's own options, once per distinct client layers; the target port's server-side options
+    # (tls-mutual, upgrade) once per distinct server layers and shadowed client values.
+    options = r.resolved(_CLIENT_SIDE, "client")
+    for name in _SERVER_SIDE:
+        options[name] = _target_option(r, server_r, server_app.name, name)
+    options["tls"] = _client_tls(r, conn, server_app, target_port_id, reading, layers, notes)
     return r.result(options, notes, side=Side.CLIENT, reading=reading, target=target)
+
+
+def _target_option(r: _Resolver, server_r: _Resolver | None, server: str, name: str) -> ResolvedOption:
+    """A server-side option on the client: the target port's effective value (source ``target-port``), the
+    client's own values shadowed."""
+    own = tuple(r.found(name))
+    if server_r is None:
+        return r.default(name, own)
+    key = ("target", name, server, own, server_r.key)
+    hit = _RESOLVED.get(key)
+    if hit is None:
+        theirs = server_r.generic(name)
+        option = ResolvedOption(
+            name,
+            theirs.value,
+            theirs.normalized,
+            Source.TARGET_PORT,
+            server,
+            own,
+            via=Shadowed(theirs.value, theirs.source, theirs.object)
+            if theirs.is_set and theirs.value is not None
+            else None,
+        )
+        hit = (tuple(values for _, _, values in server_r.layers), {name: option})
+        _remember(_RESOLVED, key, hit)
+    return hit[1][name]
 
 
 def _client_tls(

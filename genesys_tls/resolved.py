@@ -14,6 +14,7 @@ This module imports neither ``ssl`` nor ``socket``.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,6 +241,19 @@ class Target:
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON shape."""
         return {"server": self.server, "port-id": self.port_id, "host": self.host, "address": self.address}
+
+
+@functools.lru_cache(maxsize=4096)
+def _paths(value: str, chain: bool, base_dir: Path | None) -> tuple[Path, ...]:
+    """The paths of a file option's value (a ``certificate`` chain is comma-separated), relative ones under
+    ``base_dir``; the same value names the same paths, so each distinct one is split once."""
+    out = []
+    for part in value.split(",") if chain else [value]:
+        p = Path(part.strip())
+        if not p.is_absolute() and base_dir is not None:
+            p = base_dir / p
+        out.append(p)
+    return tuple(out)
 
 
 @attrs.frozen
@@ -545,14 +559,7 @@ class ResolvedSecurity:
                 value=opt.value,
                 valid="a PEM file path",
             )
-        parts = opt.value.split(",") if opt.option.kind is Kind.CERTIFICATE else [opt.value]
-        out = []
-        for part in parts:
-            p = Path(part.strip())
-            if not p.is_absolute() and self.base_dir is not None:
-                p = self.base_dir / p
-            out.append(p)
-        self._paths[name] = found = tuple(out)
+        self._paths[name] = found = _paths(opt.value, opt.option.kind is Kind.CERTIFICATE, self.base_dir)
         return found
 
     def to_dict(self) -> dict[str, Any]:

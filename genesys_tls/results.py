@@ -197,6 +197,57 @@ class CertificateDetails:
         }
 
 
+class LazyPeerIdentity(PeerIdentity):
+    """A :class:`PeerIdentity` read from its DER certificate the first time one of its fields is looked at.
+
+    The server core records every client certificate; most records are never read, so the certificate is
+    parsed (with :meth:`PeerIdentity.from_der`) only when asked for. It compares, hashes and prints as the
+    :class:`PeerIdentity` it stands for (a certificate that cannot be parsed reads as empty fields).
+    """
+
+    __slots__ = ("_der", "_read")
+    _der: bytes
+    _read: PeerIdentity | None
+
+    def __init__(self, der: bytes) -> None:
+        object.__setattr__(self, "_der", der)
+        object.__setattr__(self, "_read", None)
+
+    def identity(self) -> PeerIdentity:
+        """The parsed identity (parsed once)."""
+        read = self._read
+        if read is None:
+            read = PeerIdentity.from_der(self._der) or PeerIdentity("", "")
+            object.__setattr__(self, "_read", read)
+        return read
+
+    @property
+    def subject(self) -> str:
+        """The subject, RFC 4514 (parsed on first use)."""
+        return self.identity().subject
+
+    @property
+    def issuer(self) -> str:
+        """The issuer, RFC 4514 (parsed on first use)."""
+        return self.identity().issuer
+
+    @property
+    def sans(self) -> tuple[str, ...]:
+        """The subjectAltName entries (parsed on first use)."""
+        return self.identity().sans
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PeerIdentity):
+            return (self.subject, self.issuer, self.sans) == (other.subject, other.issuer, other.sans)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.identity())
+
+    def __repr__(self) -> str:
+        return repr(self.identity())
+
+
 @attrs.frozen
 class HandshakeResult:
     """The outcome of one handshake: the one result type of the clients, the server core, the simulated

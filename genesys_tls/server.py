@@ -3,9 +3,12 @@
 
 Design
 ------
-* Blocking sockets: one accept thread and a bounded pool of worker threads (``workers``); a connection
-  waits in the kernel's backlog while every worker is busy. The handshake is OpenSSL's own on a blocking
-  socket, so the alerts of a refused handshake (``certificate required``, ``unknown ca``...) reach the client.
+* Blocking sockets on a bounded pool of worker threads (``workers``, started as needed) that take turns at
+  the listener (leader/followers): the worker that accepts a connection lets the next idle worker take the
+  listener and serves that connection itself, so no hand-over stands between the accept and the handshake;
+  a connection waits in the kernel's backlog while every worker is busy. The handshake is OpenSSL's own on a
+  blocking socket, so the alerts of a refused handshake (``certificate required``, ``unknown ca``...) reach
+  the client.
 * Settings by generation: a :class:`Generation` is one immutable set of resolved settings with the TLS context
   built from them. The server reads the :class:`GenerationHolder`'s current generation once per connection,
   when it is accepted, and the connection keeps it to the end; :meth:`GenerationHolder.swap` puts a new one
@@ -36,7 +39,8 @@ API
 ---
 ``ServerCore(generation, *, host=LOOPBACK, port=0, workers=64, timeout=10.0, idle_timeout=60.0, before=None,
 after=close, on_record=None, keep=10000, count=None, port_fields=True, warnings_in_records=True,
-parse_peer=True, name=None, plain_peek=True, drain=0.0)`` binds at once (:attr:`~ServerCore.address`);
+parse_peer=True, name=None, plain_peek=True, drain=0.0,
+session_tickets=0)`` binds at once (:attr:`~ServerCore.address`);
 ``generation`` is a :class:`Generation` (``Generation.build(resolved)`` for a Genesys port,
 ``Generation.own(context, mode)`` for settings of another kind) or a :class:`GenerationHolder`.
 :meth:`~ServerCore.start` serves in a background thread, :meth:`~ServerCore.serve_forever` in the calling
@@ -68,7 +72,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -78,7 +81,7 @@ from .addresses import LOOPBACK, format_address
 from .catalogue import Side
 from .errors import Category, ConfigurationError
 from .resolved import Check, Mode, PortMode, ResolvedSecurity
-from .results import HandshakeResult, PeerIdentity
+from .results import HandshakeResult, LazyPeerIdentity
 
 __all__ = [
     "AcceptError",
@@ -369,7 +372,8 @@ class ServerCore:
             they are handled; ``None``: until :meth:`stop`.
         port_fields: fill ``tls`` and ``port_mode`` of the records (the simulated servers' shape).
         warnings_in_records: copy the generation's warnings into every record (``serve``'s shape).
-        parse_peer: read the client's certificate identity into ``peer`` (``False``: ``peer`` stays empty).
+        parse_peer: read the client's certificate identity into ``peer`` (``False``: ``peer`` stays empty);
+            it is parsed when first looked at (:class:`~genesys_tls.results.LazyPeerIdentity`).
         name: the name of the server's threads.
         plain_peek: a plain port peeks at the first bytes and refuses a TLS ClientHello (category
             ``protocol``); ``False`` hands every plain connection to ``after`` unread (an application that
@@ -377,6 +381,8 @@ class ServerCore:
         drain: seconds a refused handshake's socket is half-closed and read (and dropped) before it is
             closed, so that a client that already sent data after its Finished (TLS 1.3) reads the alert
             rather than a reset; 0: closed at once.
+        session_tickets: TLS 1.3 session tickets sent after each handshake (default 0: none; set on the
+            generation's context when the first connection uses it).
 
     Raises:
         OSError: the address cannot be bound.
@@ -402,6 +408,7 @@ class ServerCore:
         name: str | None = None,
         plain_peek: bool = True,
         drain: float = 0.0,
+        session_tickets: int = 0,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -419,6 +426,8 @@ class ServerCore:
         self.parse_peer = parse_peer
         self.plain_peek = plain_peek
         self.drain = drain
+        self.session_tickets = session_tickets
+        self._tickets_set: ssl.SSLContext | None = None
         resolved = self.holder.current.resolved
         self.name = name or f"genesys-tls {resolved.object if resolved is not None else 'server'}"
         self.workers = workers
@@ -431,11 +440,14 @@ class ServerCore:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._finished = threading.Event()
-        self._slots = threading.BoundedSemaphore(workers)
+        self._accepting_done = threading.Event()
+        self._turn = threading.Lock()  # held by the worker at the listener
+        self._count_lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
+        self._idle = 0  # workers not serving a connection (at the listener or waiting for their turn)
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._listener = socket.create_server((host, port), family=family, backlog=128)
         self._listener.settimeout(_POLL)
@@ -477,32 +489,78 @@ class ServerCore:
     def serve_forever(self) -> None:
         """Accept until :attr:`count` connections, :meth:`stop`, or a failure; wait for the connections under
         way. Raises the failure: a fatal accept error, or what ``on_record`` raised."""
-        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=self.name)
-        self._pool = pool
+        with self._count_lock:
+            self._spawn()
         try:
-            self._accept_loop(pool)
+            self._accepting_done.wait()
         finally:
-            pool.shutdown(wait=True)
+            if not self._accepting_done.is_set():  # interrupted (KeyboardInterrupt): end the turns first
+                self._stop.set()
+                self._accepting_done.wait()
+            while True:  # the connections under way end, and with them their workers
+                with self._count_lock:
+                    running = [t for t in self._workers if t.is_alive()]
+                if not running:
+                    break
+                for thread in running:
+                    thread.join()
             self._finished.set()
             with self._cond:
                 self._cond.notify_all()
         if self.failure is not None:
             raise self.failure
 
-    def _accept_loop(self, pool: ThreadPoolExecutor) -> None:
+    def _spawn(self) -> None:
+        """Start one more worker (with ``_count_lock`` held). Raises RuntimeError when no thread can start."""
+        thread = threading.Thread(target=self._worker, name=f"{self.name}_{len(self._workers)}", daemon=True)
+        thread.start()
+        self._workers.append(thread)
+        self._idle += 1
+
+    def _worker(self) -> None:
+        """One worker: take the turn at the listener (one worker at a time), accept a connection, let the next
+        idle worker take the turn (starting one when none is idle and the pool is not full), then serve the
+        connection itself: nothing stands between the accept and the handshake."""
+        while not self._accepting_done.is_set():
+            with self._turn:
+                if self._accepting_done.is_set():
+                    return
+                try:
+                    accepted = self._accept()
+                except BaseException:
+                    self._accepting_done.set()
+                    raise
+                if accepted is None:
+                    self._accepting_done.set()
+                    return
+                self.accepted += 1
+                if self.count is not None and self.accepted >= self.count:
+                    self._accepting_done.set()
+                with self._count_lock:
+                    self._idle -= 1
+                    if self._idle == 0 and len(self._workers) < self.workers and not self._accepting_done.is_set():
+                        # No thread to start now (resources exhausted): this worker takes the turn again once
+                        # its connection is served.
+                        with contextlib.suppress(RuntimeError):
+                            self._spawn()
+            try:
+                self._work(*accepted)
+            finally:
+                with self._count_lock:
+                    self._idle += 1
+
+    def _accept(self) -> tuple[socket.socket, tuple[Any, ...]] | None:
+        """The next connection, backing off from the errors of :data:`BACKOFF_ERRNOS`; ``None`` once stopped
+        or after a fatal error (kept in :attr:`failure`)."""
         backoff = 0.01
-        while not self._stop.is_set() and (self.count is None or self.accepted < self.count):
-            if not self._slots.acquire(timeout=_POLL):
-                continue
+        while not self._stop.is_set():
             try:
                 sock, peer = self._listener.accept()
             except TimeoutError:
-                self._slots.release()
                 continue
             except OSError as exc:
-                self._slots.release()
                 if self._stop.is_set():
-                    return
+                    return None
                 if exc.errno in BACKOFF_ERRNOS:
                     self.accept_error_count += 1
                     self.accept_errors.append(AcceptError(exc.errno or 0, exc.strerror or str(exc)))
@@ -510,15 +568,12 @@ class ServerCore:
                     backoff = min(backoff * 2, 1.0)
                     continue
                 self.failure = exc
-                return
-            backoff = 0.01
-            self.accepted += 1
-            try:
-                pool.submit(self._work, sock, peer)
-            except RuntimeError:  # the pool is shutting down
-                self._slots.release()
+                return None
+            if self._stop.is_set():
                 sock.close()
-                return
+                return None
+            return sock, peer
+        return None
 
     def stop(self, timeout: float = 10.0, *, drop: bool = True) -> None:
         """Stop accepting, close the listener, close the open connections (``drop``; else wait for them),
@@ -610,7 +665,6 @@ class ServerCore:
                 self._open.discard(sock)
             with contextlib.suppress(OSError):
                 sock.close()
-            self._slots.release()
 
     def _serve(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
         generation = self.holder.current
@@ -671,9 +725,16 @@ class ServerCore:
 
     def _serve_tls(self, connection: Connection) -> None:
         generation, client = connection.generation, connection.client
-        assert generation.context is not None  # noqa: S101 - secure and upgrade ports have one
+        context = generation.context
+        assert context is not None  # noqa: S101 - secure and upgrade ports have one
+        if context is not self._tickets_set:
+            # TLS 1.3 session tickets cost every handshake two more records; the package's clients never
+            # resume, so none are sent unless asked for (session_tickets).
+            with contextlib.suppress(ValueError, AttributeError):
+                context.num_tickets = self.session_tickets
+            self._tickets_set = context
         try:
-            tls = generation.context.wrap_socket(connection.sock, server_side=True, do_handshake_on_connect=False)
+            tls = context.wrap_socket(connection.sock, server_side=True, do_handshake_on_connect=False)
         except OSError as exc:
             self._record(self._make(generation, True, client, classify(exc, side=Side.SERVER)))
             return
@@ -693,12 +754,12 @@ class ServerCore:
                 self._drain(tls)
                 return
             der = tls.getpeercert(binary_form=True)
-            peer = PeerIdentity.from_der(der) if self.parse_peer else None
+            # The client's certificate is parsed only when the record's peer is looked at.
+            peer = LazyPeerIdentity(der) if der and self.parse_peer else None
             cipher = tls.cipher()
             connection.record = self._make(
                 generation, True, client, None, protocol=tls.version(), cipher=cipher[0] if cipher else None,
-                peer=peer, authenticated=generation.tls_mode is Mode.MUTUAL and der is not None
-                and (peer is not None or not self.parse_peer),
+                peer=peer, authenticated=generation.tls_mode is Mode.MUTUAL and der is not None,
             )
             self._record(connection.record)
             self._after(connection)

@@ -16,6 +16,7 @@ PACKAGE = Path(genesys_tls.__file__).parent
 TLS_MODULES = {
     "_classify.py", "_keys.py", "_policy.py", "contexts.py", "doctor_probe.py", "handshake.py", "harness.py",
     "server.py", "cloud/components.py", "cloud/probe.py",
+    "loadgen.py",  # the load generator's non-blocking client sockets and their TLS handshakes
     "sipendpoint/client.py", "sipendpoint/listener.py", "sipendpoint/tls.py",
 }
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _limits import descriptors_exhausted
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from genesys_tls.demo import DEMO_ENVIRONMENT
 from genesys_tls.errors import Category
@@ -20,6 +23,7 @@ from genesys_tls.model import Environment
 from genesys_tls.pki import PKIFiles
 from genesys_tls.resolve import resolve_server
 from genesys_tls.resolved import Check, Mode, PortMode
+from genesys_tls.results import LazyPeerIdentity, PeerIdentity
 from genesys_tls.server import Connection, Generation, GenerationHolder, ServerCore, echo, echo_lines
 
 
@@ -194,3 +198,64 @@ def test_drain_lets_the_client_read_the_alert(env: Environment, genesys_pki: PKI
         assert core.wait(10)
     assert seen == ["TLSV13_ALERT_CERTIFICATE_REQUIRED"] * 10
     assert {r.category for r in core.records} == {Category.CLIENT_CERTIFICATE_REQUIRED}
+
+
+# --- what the core leaves out of the hot path: no session tickets unless asked for, the client certificate
+# parsed only when a record's peer is looked at
+
+
+def _has_ticket(address: tuple[str, int], ctx: ssl.SSLContext) -> bool:
+    with socket.create_connection(address, timeout=5) as raw, ctx.wrap_socket(raw, server_hostname="tsrv-host") as tls:
+        assert tls.version() == "TLSv1.3"
+        assert tls.recv(3) == b"hi\n"  # the tickets, when sent, come before the first application bytes
+        session = tls.session
+        return session is not None and session.has_ticket
+
+
+@pytest.mark.parametrize(("tickets", "expected"), [(None, False), (2, True)])
+def test_session_tickets_only_when_asked_for(
+    env: Environment, genesys_pki: PKIFiles, tickets: int | None, expected: bool
+) -> None:
+    generation = Generation.build(resolve_server(env, "TServer", "secure"))
+    extra = {} if tickets is None else {"session_tickets": tickets}
+    with ServerCore(generation, after=echo_lines(b"hi\n"), idle_timeout=5, **extra) as core:
+        assert _has_ticket(core.address, _client_context(genesys_pki)) is expected
+        assert core.wait(1)
+
+
+def test_the_client_certificate_is_parsed_when_looked_at(env: Environment, genesys_pki: PKIFiles) -> None:
+    generation = Generation.build(resolve_server(env, "TServer", "mutual"))
+    with ServerCore(generation, after=echo_lines(b"hi\n"), idle_timeout=5) as core:
+        _has_ticket(core.address, _client_context(genesys_pki))
+        assert core.wait(1)
+    record = core.records[0]
+    assert record.authenticated and isinstance(record.peer, LazyPeerIdentity)
+    assert record.peer._read is None  # nothing parsed yet
+    pem = Path(genesys_pki.directory / "certs" / "client-host.pem").read_bytes()
+    der = x509.load_pem_x509_certificates(pem)[0].public_bytes(serialization.Encoding.DER)
+    expected = PeerIdentity.from_der(der)
+    assert record.peer == expected and expected == record.peer and hash(record.peer) == hash(expected)
+    assert record.peer.subject == "CN=client-host" and record.to_dict()["peer"]["subject"] == "CN=client-host"
+    assert record.peer._read is not None
+
+
+def test_at_most_workers_connections_at_once_the_next_waits_in_the_backlog(env: Environment) -> None:
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", "default")), workers=2, after=echo,
+                      idle_timeout=5, name="bounded-core")
+    with core:
+        clients = [socket.create_connection(core.address, timeout=5) for _ in range(3)]
+        try:
+            for client in clients:
+                client.sendall(b"ping\n")
+            assert clients[0].recv(5) == b"ping\n" and clients[1].recv(5) == b"ping\n"
+            clients[2].settimeout(0.3)
+            with pytest.raises(TimeoutError):
+                clients[2].recv(5)  # every worker is busy: it waits in the backlog
+            assert len([t for t in threading.enumerate() if t.name.startswith("bounded-core_")]) == 2
+            clients[0].close()
+            clients[2].settimeout(5)
+            assert clients[2].recv(5) == b"ping\n"  # served once a worker is free
+        finally:
+            for client in clients:
+                client.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("bounded-core")]

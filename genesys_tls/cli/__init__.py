@@ -18,7 +18,8 @@ from ._common import EXIT_USAGE, CLIError, fail, json_errors, point_at_schemas, 
 __all__ = ["main"]
 
 #: command name -> module in this package
-COMMANDS = ("resolve", "connect", "serve", "lint", "pki", "demo", "doctor", "report", "cloud", "sipendpoint")
+COMMANDS = ("resolve", "connect", "serve", "lint", "pki", "demo", "doctor", "report", "cloud", "sipendpoint",
+            "load")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -41,6 +41,7 @@ SCHEMAS = {
     "sipendpoint check": "sipendpoint-check.schema.json",
     "sipendpoint serve": "sipendpoint-serve.schema.json",
     "sipendpoint connect": "sipendpoint-connect.schema.json",
+    "load": "load.schema.json",
 }
 #: the JSON Schema of the error object printed with ``--json``
 ERROR_SCHEMA = "error.schema.json"

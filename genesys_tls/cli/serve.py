@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from ..addresses import LOOPBACK
 from ..errors import GenesysTLSError
@@ -95,6 +96,42 @@ def render(result: HandshakeResult) -> str:
     return f"refused {result.address} mode={result.mode} {result.error[0].value}: {result.error[1]}"
 
 
+#: Seconds a result line may wait in the output buffer (lines are written as they come, flushed in bursts).
+FLUSH_EVERY = 0.05
+
+
+class _Flusher:
+    """Flushes a stream at most every :data:`FLUSH_EVERY` seconds while lines are written to it (one write
+    for a burst of handshakes instead of one per handshake, outside the server's record lock), and at the
+    end."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._pending = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="genesys-tls serve output", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.is_set():
+            self._pending.wait()
+            self._done.wait(FLUSH_EVERY)
+            self._pending.clear()
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.flush()
+
+    def written(self) -> None:
+        """A line was written: flush it soon."""
+        self._pending.set()
+
+    def close(self) -> None:
+        """Flush what is left and stop."""
+        self._done.set()
+        self._pending.set()
+        self._thread.join(1.0)
+        self._stream.flush()
+
+
 def run(args: argparse.Namespace) -> int:
     from ..handshake import serve
 
@@ -119,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
                 emit_json(result.to_dict())
             else:
                 print(render(result))
-            sys.stdout.flush()
+        flusher.written()
 
     def on_event(event: ReloadEvent) -> None:
         with output:
@@ -127,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
                 emit_json(event.to_dict())
             else:
                 print(event.render())
-            sys.stdout.flush()
+        flusher.written()
 
     listening: list[Server] = []
 
@@ -142,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {note}", file=sys.stderr)
         sys.stderr.flush()
 
-    with warnings.catch_warnings():
+    flusher = _Flusher(sys.stdout)
+    with warnings.catch_warnings(), contextlib.closing(flusher):
         # Every warning the context emits is also in server.warnings, printed above.
         warnings.simplefilter("ignore", UserWarning)
         try:

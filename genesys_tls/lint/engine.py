@@ -20,7 +20,7 @@ import attrs
 
 from ..catalogue import SECURITY_SECTION
 from ..errors import ConfigurationError
-from ..loaders import positions
+from ..loaders import _no_cyclic_gc, positions
 from ..model import DEFAULT_PORT_ID, Environment
 from ..resolve import Reading
 from .context import CacheStats, LintContext
@@ -278,11 +278,12 @@ def lint(
         selected = chosen_codes if selected is None else selected & chosen_codes
     given = None if suppressions is None else tuple(suppressions)
     ctx = LintContext(env, reading=chosen, now=moment, expiry_days=expiry_days, selected=selected)
-    scan_layers(ctx)
-    scan_names(ctx)
-    scan_ports(ctx)
-    scan_connections(ctx)
-    scan_stores(ctx)
+    with _no_cyclic_gc():  # the run's objects hold no cycles: the collector's passes would find nothing
+        scan_layers(ctx)
+        scan_names(ctx)
+        scan_ports(ctx)
+        scan_connections(ctx)
+        scan_stores(ctx)
     findings = with_suggestions(env, _without_superseded(ctx.findings))
     kept, suppressed = _suppress(findings, given or ())
     return Report(
