@@ -29,6 +29,7 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from . import _files
 from ._pem import is_pem, pem_labels, private_file, spki
 from .errors import Category, ConfigurationError, Problem, TLSError
 
@@ -47,20 +48,12 @@ StrPath = str | os.PathLike[str]
 
 
 def _read(path: StrPath) -> tuple[bytes, tuple[int, int]]:
-    """The bytes of a CRL file and the (st_mtime_ns, st_size) of what was read."""
+    """The bytes of a CRL file and the (st_mtime_ns, st_size) of what was read: a regular file of at most
+    :data:`genesys_tls._files.MAX_CRL_BYTES`, read without blocking."""
     try:
-        with open(path, "rb") as handle:
-            status = os.fstat(handle.fileno())
-            data = handle.read()
-    except FileNotFoundError:
-        raise ConfigurationError(
-            "CRL file not found", file=os.fspath(path), option=OPTION, problem=Problem.FILE_MISSING
-        ) from None
-    except OSError as exc:
-        raise ConfigurationError(
-            f"CRL file cannot be read ({exc.strerror or exc})", file=os.fspath(path), option=OPTION,
-            problem=Problem.FILE_UNREADABLE,
-        ) from None
+        data, status = _files.read_regular_file_status(path, limit=_files.MAX_CRL_BYTES, what="CRL file")
+    except ConfigurationError as exc:
+        raise exc.located(option=OPTION) from None
     return data, (status.st_mtime_ns, status.st_size)
 
 
@@ -364,7 +357,7 @@ class CRLCache:
         try:
             status = os.stat(absolute)
             stamp: tuple[int, int] | None = (status.st_mtime_ns, status.st_size)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the path, refused by _read
             stamp = None  # _read reports it
         with self._lock:
             entry = self._entries.get(key)
@@ -409,7 +402,7 @@ class CRLCache:
         try:
             status = os.stat(absolute)
             stamp: tuple[int, int] | None = (status.st_mtime_ns, status.st_size)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the path, refused by _read
             stamp = None
         key = (absolute, frozenset(ca.fingerprint(hashes.SHA256()) for ca in cas))
         with self._lock:

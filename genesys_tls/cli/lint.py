@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._text import escape_lines
 from ..resolve import Reading
 from ._common import EXIT_FAILED, EXIT_OK, CLIError, load_env
 
@@ -67,5 +68,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else args.format or "text"
     env = load_env(args.env)
     report = lint(env, expiry_days=args.expiry_days, reading=args.reading)
-    sys.stdout.write(render(report, fmt))
+    text = render(report, fmt)
+    # text output escaped line by line; JSON and SARIF escape control characters themselves
+    sys.stdout.write(escape_lines(text) if fmt == "text" else text)
     return EXIT_FAILED if report.fails(args.fail_on) else EXIT_OK

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..catalogue import iter_options
+from ..model import Environment
 from ..resolve import Reading, ResolvedSecurity, resolve_client, resolve_server
-from ._common import EXIT_OK, CLIError, emit_json, load_env, split_target
+from ._common import EXIT_OK, CLIError, emit_json, load_env, safe, split_target, write_text
 
 
 def _options_help() -> str:
@@ -49,7 +50,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def resolve_from_args(env_path: str, args: argparse.Namespace) -> ResolvedSecurity:
     """Resolve what --app with --connection or --port names (shared by resolve, connect, serve)."""
+    return load_and_resolve(env_path, args)[1]
+
+
+def load_and_resolve(env_path: str, args: argparse.Namespace) -> tuple[Environment, ResolvedSecurity]:
+    """:func:`resolve_from_args`, with the environment loaded (for the near-miss warnings)."""
     env = load_env(env_path)
+    return env, _resolve(env, args)
+
+
+def _resolve(env: Environment, args: argparse.Namespace) -> ResolvedSecurity:
     if getattr(args, "connection", None):
         server, port_id = split_target(args.connection)
         return resolve_client(
@@ -63,15 +73,16 @@ def resolve_from_args(env_path: str, args: argparse.Namespace) -> ResolvedSecuri
 
 
 def render_table(res: ResolvedSecurity) -> str:
-    """The readable table: option, value, source, object, shadowed."""
+    """The readable table: option, value, source, object, shadowed (values escaped, see ``_common.safe``)."""
     lines = []
     if res.target is not None:
         t = res.target
         lines.append(
-            f"{res.application} -> {t.server} port {t.port_id} (host {t.host}, address {t.address or '?'})"
+            f"{safe(res.application)} -> {safe(t.server)} port {safe(t.port_id)} (host {safe(t.host)}, "
+            f"address {safe(t.address or '?')})"
         )
     else:
-        lines.append(f"{res.application} port {res.port_id} (server side)")
+        lines.append(f"{safe(res.application)} port {safe(res.port_id)} (server side)")
     lines.append(f"mode: {res.mode.value}    reading: {res.reading.value}")
     rows = [("option", "value", "source", "object", "shadowed")]
     for opt in res:
@@ -82,12 +93,13 @@ def render_table(res: ResolvedSecurity) -> str:
         if opt.via is not None:
             source += f" (via {opt.via.source.value})"
         shadowed = "; ".join(f"{s.value!r} at {s.source.value} {s.object or ''}".rstrip() for s in opt.shadowed)
-        rows.append((opt.name, value, source, opt.object or "-", shadowed or "-"))
+        # cells escaped before the columns are measured (an escape is wider than the character)
+        rows.append((opt.name, safe(value), source, safe(opt.object or "-"), safe(shadowed or "-")))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     for note in res.notes:
-        lines.append(f"note: {note}")
+        lines.append(f"note: {safe(note)}")
     return "\n".join(lines)
 
 
@@ -96,5 +108,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(res.to_dict())
     else:
-        print(render_table(res))
+        write_text(render_table(res))
     return EXIT_OK
