@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import stat
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from . import _files
 from .errors import ConfigurationError
 
 __all__ = [
@@ -190,26 +190,14 @@ class Selection:
 
 
 def _read_bounded(path: Path, location: str) -> bytes:
-    """The bytes of a regular file of at most :data:`MAX_STORE_FILE` bytes (special files refused)."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    """The bytes of a regular file of at most :data:`MAX_STORE_FILE` bytes (special files refused, never
+    blocking: :func:`genesys_tls._files.read_regular_file`)."""
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
+        return _files.read_regular_file(path, limit=MAX_STORE_FILE, what="store file")
+    except ConfigurationError as exc:
         raise ConfigurationError(
-            f"store file cannot be read: {exc.strerror or exc}", file=str(path), object=location
+            exc.reason, file=str(path), object=location, valid="certificate, key and PKCS#12 files", problem=exc.problem
         ) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ConfigurationError("store entry is not a regular file", file=str(path), object=location,
-                                 valid="regular files")
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(MAX_STORE_FILE + 1)
-    if len(data) > MAX_STORE_FILE:
-        raise ConfigurationError(
-            f"store file is larger than {MAX_STORE_FILE} bytes", file=str(path), object=location,
-            valid="certificate, key and PKCS#12 files",
-        )
-    return data
 
 
 def _password_bytes(value: str | bytes | None) -> bytes | None:

@@ -353,10 +353,17 @@ def test_certificate_and_crl_readers_refuse_special_files(tmp_path: Path) -> Non
 def test_the_limits_page_names_the_output_and_server_limits() -> None:
     import errno
 
+    from genesys_tls import stores
+    from genesys_tls.cloud import _read
     from genesys_tls.server import BACKOFF_ERRNOS
+    from genesys_tls.sipendpoint import directory, model
 
     page = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text()
     assert f"at most {MESSAGE_MAX:,} characters" in page
+    assert f"| {stores.MAX_STORE_FILE >> 20} MiB | `genesys_tls.stores.MAX_STORE_FILE` |" in page
+    assert f"| {model.MAX_CONFIG_SIZE >> 20} MiB | `genesys_tls.sipendpoint.model.MAX_CONFIG_SIZE` |" in page
+    assert f"| {directory.MAX_USER_FILE >> 10} KiB | `genesys_tls.sipendpoint.directory.MAX_USER_FILE` |" in page
+    assert f"| {_read.MAX_BYTES >> 20} MiB (PAC 1 MiB) | `genesys_tls.cloud._read.MAX_BYTES` |" in page
     assert "genesys_tls.cli._common.write_text" in page and "genesys_tls.cli._common.safe" in page
     for code in BACKOFF_ERRNOS:
         assert f"`{errno.errorcode[code]}`" in page, errno.errorcode[code]
@@ -391,3 +398,29 @@ def test_the_simulated_server_survives_the_descriptor_limit(tmp_path: Path) -> N
                           text=True, timeout=WALL_CLOCK * 2, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "True", "None"], proc.stdout + proc.stderr
+
+
+def test_every_other_reader_refuses_special_files_and_nul_paths(tmp_path: Path) -> None:
+    import os
+
+    from genesys_tls import stores
+    from genesys_tls.cloud._read import read_text
+    from genesys_tls.errors import ConfigurationError
+    from genesys_tls.sipendpoint.directory import load_user_file
+    from genesys_tls.sipendpoint.model import load_endpoint_config
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    readers = {
+        "store": lambda p: stores._read_bounded(Path(p), "store"),
+        "endpoint": load_endpoint_config,
+        "user": load_user_file,
+        "cloud": lambda p: read_text(p, what="network plan"),
+    }
+    for name, reader in readers.items():
+        for path, said in ((fifo, "named pipe"), ("/dev/zero", "character device"), (tmp_path, "directory"),
+                           ("a\x00b", "NUL")):
+            with pytest.raises(ConfigurationError) as caught:
+                reader(path)
+            assert said in caught.value.reason, (name, caught.value.reason)
+            assert caught.value.file == os.fspath(path)
