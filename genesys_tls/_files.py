@@ -33,7 +33,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, Problem
 
 __all__ = [
     "MAX_CERTIFICATE_BYTES",
@@ -41,6 +41,8 @@ __all__ = [
     "MAX_ENVIRONMENT_BYTES",
     "check_path",
     "read_regular_file",
+    "read_regular_file_status",
+    "read_text_file",
 ]
 
 _MIB = 1 << 20
@@ -56,6 +58,7 @@ MAX_CERTIFICATE_BYTES = 16 * _MIB
 MAX_CRL_BYTES = 256 * _MIB
 
 _READ_CHUNK = 1 * _MIB
+_UNREADABLE = Problem.FILE_UNREADABLE
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -81,12 +84,16 @@ def check_path(path: str | os.PathLike[str], *, what: str = "file") -> str:
     """
     text = os.fspath(path)
     if "\x00" in text:
-        raise ConfigurationError(f"the {what} path holds a NUL character, which no file name can hold", file=text)
+        raise ConfigurationError(
+            f"the {what} path holds a NUL character, which no file name can hold", file=text,
+            problem=Problem.FILE_UNREADABLE,
+        )
     try:
         os.fsencode(text)
     except UnicodeError:
         raise ConfigurationError(
-            f"the {what} path holds a character the file system cannot encode", file=text
+            f"the {what} path holds a character the file system cannot encode", file=text,
+            problem=Problem.FILE_UNREADABLE,
         ) from None
     return text
 
@@ -108,17 +115,25 @@ def read_regular_file(
         ConfigurationError: a bad path, a missing or unreadable file, a directory or a special file (FIFO,
             device, socket), or a file larger than ``limit``; it names the file.
     """
+    return read_regular_file_status(path, limit=limit, what=what, follow_symlinks=follow_symlinks)[0]
+
+
+def read_regular_file_status(
+    path: str | os.PathLike[str], *, limit: int, what: str = "file", follow_symlinks: bool = True
+) -> tuple[bytes, os.stat_result]:
+    """:func:`read_regular_file`, with the ``fstat`` of the file that was read (for caches keyed on its
+    modification time and size)."""
     name = check_path(path, what=what)
     try:
         before = os.stat(name, follow_symlinks=follow_symlinks)
     except FileNotFoundError:
-        raise ConfigurationError(f"{what} not found", file=name) from None
+        raise ConfigurationError(f"{what} not found", file=name, problem=Problem.FILE_MISSING) from None
     except OSError as exc:
-        raise ConfigurationError(f"cannot read the {what}: {exc.strerror}", file=name) from None
+        raise _unreadable(f"cannot read the {what}: {exc.strerror}", name) from None
     if stat.S_ISLNK(before.st_mode):
-        raise ConfigurationError(f"the {what} is a symbolic link, which is not accepted here", file=name)
+        raise _unreadable(f"the {what} is a symbolic link, which is not accepted here", name)
     if not stat.S_ISREG(before.st_mode):
-        raise ConfigurationError(f"the {what} is {_kind(before.st_mode)}, not a regular file", file=name)
+        raise _unreadable(f"the {what} cannot be read: it is {_kind(before.st_mode)}, not a regular file", name)
     _check_size(before.st_size, limit, what, name)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     if not follow_symlinks:
@@ -127,14 +142,14 @@ def read_regular_file(
         fd = os.open(name, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise ConfigurationError(f"the {what} is a symbolic link, which is not accepted here", file=name) from None
-        raise ConfigurationError(f"cannot read the {what}: {exc.strerror}", file=name) from None
+            raise _unreadable(f"the {what} is a symbolic link, which is not accepted here", name) from None
+        raise _unreadable(f"cannot read the {what}: {exc.strerror}", name) from None
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
-            raise ConfigurationError(f"the {what} is {_kind(opened.st_mode)}, not a regular file", file=name)
+            raise _unreadable(f"the {what} cannot be read: it is {_kind(opened.st_mode)}, not a regular file", name)
         if (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino):
-            raise ConfigurationError(f"the {what} was replaced while it was opened; try again", file=name)
+            raise _unreadable(f"the {what} was replaced while it was opened; try again", name)
         _check_size(opened.st_size, limit, what, name)
         chunks: list[bytes] = []
         total = 0
@@ -142,15 +157,19 @@ def read_regular_file(
             try:
                 chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
             except OSError as exc:
-                raise ConfigurationError(f"cannot read the {what}: {exc.strerror}", file=name) from None
+                raise _unreadable(f"cannot read the {what}: {exc.strerror}", name) from None
             if not chunk:
                 break
             chunks.append(chunk)
             total += len(chunk)
         _check_size(total, limit, what, name)
-        return b"".join(chunks)
+        return b"".join(chunks), opened
     finally:
         os.close(fd)
+
+
+def _unreadable(reason: str, name: str) -> ConfigurationError:
+    return ConfigurationError(reason, file=name, problem=_UNREADABLE)
 
 
 def _check_size(size: int, limit: int, what: str, name: str) -> None:
@@ -158,7 +177,7 @@ def _check_size(size: int, limit: int, what: str, name: str) -> None:
         raise ConfigurationError(
             f"the {what} is larger than {limit:,} bytes, the limit for it (a program can raise it: see "
             "docs/limits.md)",
-            file=name,
+            file=name, problem=_UNREADABLE,
         )
 
 
@@ -171,7 +190,7 @@ def read_text_file(path: Path | str, *, limit: int, what: str = "file") -> str:
     data = read_regular_file(path, limit=limit, what=what)
     name = os.fspath(path)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise ConfigurationError(f"the {what} is UTF-16 text; save it as UTF-8", file=name)
+        raise ConfigurationError(f"the {what} is UTF-16 text; save it as UTF-8", file=name, problem=Problem.FILE_FORMAT)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

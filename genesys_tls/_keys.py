@@ -36,7 +36,8 @@ PasswordCallback: TypeAlias = Callable[[], str | bytes]
 def _located(exc: ConfigurationError, resolved: ResolvedSecurity | None, option: str | None) -> ConfigurationError:
     if resolved is None or option is None:
         return exc.located(option=option)
-    return exc.located(
+    return exc.located(  # a file named by the error (a certificate...) is kept; else the environment file
+        file=resolved.file,
         object=_object_of(resolved, option),
         level=resolved.level_of(option),
         option=option,
@@ -183,7 +184,7 @@ def _stamp(path: Path) -> tuple[str, int, int, int, int]:
     """What tells one version of a file from another: its real path, size, inode, mtime and ctime."""
     try:
         status = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path, refused by the reader
         return (str(path), -1, -1, -1, -1)
     return (os.path.abspath(path), status.st_mtime_ns, status.st_size, status.st_ino, status.st_ctime_ns)
 

@@ -21,7 +21,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from .errors import ConfigurationError, Problem
+from . import _files
+from .errors import ConfigurationError
 
 __all__ = [
     "is_ca",
@@ -57,29 +58,19 @@ def is_pem(data: bytes, label: str | None = None) -> bool:
 
 
 def read_file(path: str | os.PathLike[str], what: str, *, option: str | None = None) -> bytes:
-    """The bytes of a file named by the configuration.
+    """The bytes of a certificate, key or CA file named by the configuration: a regular file of at most
+    :data:`genesys_tls._files.MAX_CERTIFICATE_BYTES`, read without blocking
+    (:func:`~genesys_tls._files.read_regular_file`).
 
     Raises:
-        ConfigurationError: missing (``file-missing``), a folder or unreadable (``file-unreadable``); the
-            message starts with ``what`` (``certificate``, ``private key``, ``CRL``).
+        ConfigurationError: missing (``file-missing``), a folder, a special file (FIFO, device), too large or
+            unreadable (``file-unreadable``); the message names ``what`` (``certificate``, ``private key``) and
+            the file.
     """
-    file = os.fspath(path)
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise ConfigurationError(
-            f"{what} file not found", file=file, option=option, problem=Problem.FILE_MISSING
-        ) from None
-    except IsADirectoryError:
-        raise ConfigurationError(
-            f"{what} path is a directory, not a file", file=file, option=option, problem=Problem.FILE_UNREADABLE
-        ) from None
-    except OSError as exc:
-        raise ConfigurationError(
-            f"{what} file cannot be read ({exc.strerror or type(exc).__name__})", file=file, option=option,
-            problem=Problem.FILE_UNREADABLE,
-        ) from None
+        return _files.read_regular_file(path, limit=_files.MAX_CERTIFICATE_BYTES, what=f"{what} file")
+    except ConfigurationError as exc:
+        raise exc.located(option=option) from None
 
 
 def spki(cert_or_key: Any) -> bytes:

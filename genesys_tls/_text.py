@@ -24,11 +24,14 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "MESSAGE_MAX",
     "REDACTED",
     "SHOWN_MAX",
+    "escape_lines",
     "escape_text",
     "looks_secret",
     "may_look_secret",
+    "one_line",
     "redact",
     "secret_name",
     "show",
@@ -137,6 +140,32 @@ def escape_text(text: str, *, limit: int | None = SHOWN_MAX * 3) -> str:
         cut = False
     out = text if text.isprintable() else "".join(_escape_char(c) for c in text)
     return out + "..." if cut else out
+
+
+def escape_lines(text: str) -> str:
+    """Text output of several lines made safe to print: every line escaped with :func:`escape_text` (never
+    shortened), the line breaks between them kept. Escaping twice changes nothing, so a line whose values were
+    already escaped (a value holding a line break must be, or it would start a line of its own) is safe.
+
+    Example:
+        >>> print(escape_lines("peer: CN=\\x1b[31mevil\\x07\\nchecks: chain"))
+        peer: CN=\\x1b[31mevil\\x07
+        checks: chain
+    """
+    if text.isprintable():
+        return text
+    return "\n".join(escape_text(line, limit=None) for line in text.split("\n"))
+
+
+#: The longest one-line error message printed (then ``...``): the parts of a ``ConfigurationError`` are
+#: shortened already; this bounds every other message (an OpenSSL text, an argument echoed back).
+MESSAGE_MAX = 2000
+
+
+def one_line(text: str, *, limit: int = MESSAGE_MAX) -> str:
+    """A message as one printable line: white space runs (line breaks included) made one space, control
+    characters escaped, shortened past ``limit`` characters."""
+    return escape_text(" ".join(text.split()), limit=limit)
 
 
 class _Budget(Exception):

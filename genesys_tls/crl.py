@@ -29,6 +29,7 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from . import _files
 from ._pem import is_pem, pem_labels, private_file, spki
 from .errors import Category, ConfigurationError, Problem, TLSError
 
@@ -57,25 +58,17 @@ def _stamp_of(status: os.stat_result) -> _Stamp:
 def _current_stamp(path: str) -> _Stamp | None:
     try:
         return _stamp_of(os.stat(path))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path, refused by _read
         return None  # _read reports it
 
 
 def _read(path: StrPath) -> tuple[bytes, _Stamp]:
-    """The bytes of a CRL file and the stamp of what was read."""
+    """The bytes of a CRL file and the stamp of what was read: a regular file of at most
+    :data:`genesys_tls._files.MAX_CRL_BYTES`, read without blocking."""
     try:
-        with open(path, "rb") as handle:
-            status = os.fstat(handle.fileno())
-            data = handle.read()
-    except FileNotFoundError:
-        raise ConfigurationError(
-            "CRL file not found", file=os.fspath(path), option=OPTION, problem=Problem.FILE_MISSING
-        ) from None
-    except OSError as exc:
-        raise ConfigurationError(
-            f"CRL file cannot be read ({exc.strerror or exc})", file=os.fspath(path), option=OPTION,
-            problem=Problem.FILE_UNREADABLE,
-        ) from None
+        data, status = _files.read_regular_file_status(path, limit=_files.MAX_CRL_BYTES, what="CRL file")
+    except ConfigurationError as exc:
+        raise exc.located(option=OPTION) from None
     return data, _stamp_of(status)
 
 

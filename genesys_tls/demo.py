@@ -31,6 +31,7 @@ from typing import Any
 
 import attrs
 
+from ._text import escape_text
 from .errors import ConfigurationError, InsecureConfigurationWarning, TLSError
 
 __all__ = ["DEMO_ENVIRONMENT", "SCENARIOS", "DemoReport", "Scenario", "ScenarioResult", "run_demo"]
@@ -334,9 +335,9 @@ class DemoReport:
         def paint(text: str, code: str) -> str:
             return f"\033[{code}m{text}\033[0m" if colour else text
 
-        def wrap(text: str) -> list[str]:
-            return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ",
-                                 break_on_hyphens=False) or [indent]
+        def wrap(text: str) -> list[str]:  # every text is escaped (a --keep folder, an OpenSSL detail)
+            return textwrap.wrap(escape_text(text, limit=None), width=width, initial_indent=indent,
+                                 subsequent_indent=indent + "  ", break_on_hyphens=False) or [indent]
 
         lines = [f"genesys-tls demo: {len(self.results)} scenarios, real TLS handshakes on 127.0.0.1", ""]
         name_w = max([len("scenario"), *(len(r.scenario.name) for r in self.results)])
@@ -345,6 +346,7 @@ class DemoReport:
         for r in self.results:
             verdict = paint("PASS", "32") if r.passed else paint("FAIL", "1;31")
             outcome = r.outcome if r.outcome == r.scenario.expected else f"{r.outcome} (expected {r.scenario.expected})"
+            outcome = escape_text(outcome, limit=None)
             row = f"{verdict}   {r.scenario.name.ljust(name_w)}  {r.mode.ljust(mode_w)}  {outcome}".rstrip()
             if len(row) - len(verdict) + 4 <= width:
                 lines.append(row)
@@ -363,7 +365,8 @@ class DemoReport:
             lines.extend(textwrap.wrap("note: encryption-only (client-auth=0) links are encrypted but the server "
                                        "is NOT authenticated", width=width))
         if self.directory is not None:
-            lines.append(f"kept: {self.directory} (environment {self.directory / DEMO_FILE})")
+            kept, file = (escape_text(str(p), limit=None) for p in (self.directory, self.directory / DEMO_FILE))
+            lines.append(f"kept: {kept} (environment {file})")
         lines.append(f"{self.passed} passed, {self.failed} failed in {self.seconds:.2f}s")
         return "\n".join(lines)
 

@@ -19,8 +19,10 @@ import attrs
 
 from .catalogue import CATALOGUE, OTHER_TRANSPORT_PARAMETERS, SECURITY_SECTION
 from .model import Environment, Sections
+from .resolved import ResolvedSecurity
+from .transport import TransportParameters
 
-__all__ = ["NearMiss", "near_misses", "normalized_name"]
+__all__ = ["NearMiss", "affecting", "near_misses", "normalized_name"]
 
 #: Characters that look like an ASCII one in a name, mapped to it (hyphens and dashes, Cyrillic and Greek
 #: letters that render like Latin ones, full-width forms are handled by NFKC).
@@ -102,8 +104,10 @@ def _options(obj: str, level: str, section: str, options: Mapping[str, str]) -> 
             yield NearMiss(obj, level, f"[{section}] {option}", intended, "option")
 
 
-def _transport(obj: str, level: str, keys: Iterable[str]) -> Iterator[NearMiss]:
-    for key in keys:
+def _transport(obj: str, level: str, transport: TransportParameters) -> Iterator[NearMiss]:
+    # an unknown key is kept only in the diagnostics (the runtime ignores it): look there too
+    unknown = [d.key for d in transport.diagnostics if d.key is not None]
+    for key in dict.fromkeys([*transport, *unknown]):
         if key in _TRANSPORT_NAMES.values():
             continue
         intended = _TRANSPORT_NAMES.get(normalized_name(key))
@@ -132,3 +136,23 @@ def near_misses(environment: Environment) -> list[NearMiss]:
         for index, conn in enumerate(app.connections):
             found.extend(_transport(f"{app.name} connection #{index + 1}", "connection", conn.transport))
     return found
+
+
+def affecting(environment: Environment, resolved: ResolvedSecurity) -> list[NearMiss]:
+    """The near misses in the places one resolution reads: the application's options and annex, its Host's
+    annex, and the port (server side) or the connections to the target and the target port (client side).
+    ``connect`` and ``serve`` warn about each (the runtime ignores them, so the setting meant is lost)."""
+    app = resolved.application
+    places = {(app, "application-options"), (app, "application-annex")}
+    if resolved.host is not None:
+        places.add((resolved.host, "host-annex"))
+    target = resolved.target
+    if target is None:
+        places.add((f"{app}/{resolved.port_id}", "port"))
+    else:
+        places.add((f"{target.server}/{target.port_id}", "port"))
+        application = environment.applications.get(app)
+        for index, conn in enumerate(application.connections if application is not None else ()):
+            if conn.server == target.server:
+                places.add((f"{app} connection #{index + 1}", "connection"))
+    return [miss for miss in near_misses(environment) if (miss.object, miss.level) in places]

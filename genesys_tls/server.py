@@ -291,11 +291,27 @@ After = Callable[[Connection], None]
 
 
 def close(connection: Connection) -> None:
-    """The default ``after`` hook: send close_notify (TLS), wait briefly for the client's, close."""
-    if isinstance(connection.sock, ssl.SSLSocket):
-        with contextlib.suppress(OSError, ValueError):
-            connection.sock.settimeout(min(CLOSE_WAIT, connection.server.idle_timeout or CLOSE_WAIT))
-            connection.sock.unwrap()
+    """The default ``after`` hook: send close_notify (TLS), wait briefly for the client's, close.
+
+    A plain connection (an upgrade or plain port) is closed gracefully too: the server's side is shut
+    (the client reads the end of the stream), then what the client already sent is read and dropped, for
+    at most :data:`CLOSE_WAIT` seconds and :data:`MAX_LINE` bytes, so that closing does not reset the
+    connection (a socket closed with unread data sends a TCP reset, which the client sees as an error)."""
+    wait = min(CLOSE_WAIT, connection.server.idle_timeout or CLOSE_WAIT)
+    sock = connection.sock
+    with contextlib.suppress(OSError, ValueError):
+        if isinstance(sock, ssl.SSLSocket):
+            sock.settimeout(wait)
+            sock.unwrap()
+            return
+        sock.shutdown(socket.SHUT_WR)
+        deadline, drained = time.monotonic() + wait, 0
+        while drained <= MAX_LINE and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            data = sock.recv(65536)
+            if not data:
+                break
+            drained += len(data)
 
 
 def _recv(sock: socket.socket) -> bytes:

@@ -12,8 +12,8 @@ from genesys_tls.pki import CertificateAuthority
 def test_special_missing_and_large_files_are_refused(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)  # opening it would block: it must not be opened
-    assert read_bounded(fifo) == f"the file is a named pipe (FIFO), not a regular file (file {fifo})"
-    assert read_bounded(tmp_path) == f"the file is a directory, not a regular file (file {tmp_path})"
+    assert read_bounded(fifo) == f"the file cannot be read: it is a named pipe (FIFO), not a regular file (file {fifo})"
+    assert read_bounded(tmp_path) == f"the file cannot be read: it is a directory, not a regular file (file {tmp_path})"
     assert read_bounded(tmp_path / "nope") == f"file not found (file {tmp_path / 'nope'})"
     big = tmp_path / "big.pem"
     with open(big, "wb") as handle:

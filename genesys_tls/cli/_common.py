@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import addresses
+from .._text import escape_lines, escape_text, one_line
 from ..errors import ConfigurationError, TLSError
 
 EXIT_OK = 0
@@ -118,12 +119,38 @@ def fail(message: str, code: int = EXIT_USAGE, error: BaseException | None = Non
 
     The exit code is the same with or without ``--json``.
     """
-    line = " ".join(message.split())
+    line = one_line(message)
     print(line, file=sys.stderr)
     if _ERRORS["json"]:
         emit_json(error_object(line, code, error))
         sys.stdout.flush()
     return code
+
+
+def safe(value: object) -> str:
+    """One value of a text output line, escaped (:func:`genesys_tls._text.escape_text`, never shortened): a
+    certificate subject, an address, a name or a detail read from a file or a peer. Escape each value
+    where it is put in a line, so that a line break inside it cannot start a forged line of its own."""
+    return escape_text(str(value), limit=None)
+
+
+def write_text(text: str, *, file: TextIO | None = None, flush: bool = False) -> None:
+    """Print the text output of a command (one or more lines), every line escaped
+    (:func:`genesys_tls._text.escape_lines`): no raw control character from a file, a name or a peer
+    reaches the terminal. Every text output of the CLI goes through here (JSON output is escaped by JSON)."""
+    print(escape_lines(text), file=file if file is not None else sys.stdout, flush=flush)
+
+
+def near_miss_warnings(env: Any, resolved: Any, command: str) -> list[str]:
+    """Warn on stderr, one line each, about the near-miss names that the runtime ignores where ``resolved``
+    reads its settings (a section ``Security``, an option with a look-alike character...:
+    :func:`genesys_tls.near_misses.affecting`); the warnings, for a JSON ``warnings`` member."""
+    from ..near_misses import affecting
+
+    found = [f"{miss.object} ({miss.level}): {miss.message}" for miss in affecting(env, resolved)]
+    for text in found:
+        write_text(f"genesys-tls {command}: warning: {safe(text)}", file=sys.stderr)
+    return found
 
 
 def emit_json(data: Any) -> None:

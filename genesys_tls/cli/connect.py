@@ -9,8 +9,18 @@ from typing import TYPE_CHECKING
 
 from .._text import escape_text
 from ..resolved import ResolvedSecurity, describe_mode
-from ._common import EXIT_FAILED, EXIT_OK, CLIError, check_timeout, emit_json, parse_address
-from .resolve import add_reading, resolve_from_args
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CLIError,
+    check_timeout,
+    emit_json,
+    near_miss_warnings,
+    parse_address,
+    safe,
+    write_text,
+)
+from .resolve import add_reading, load_and_resolve
 
 if TYPE_CHECKING:  # the CLI loads ssl only when a command that needs it runs
     from ..handshake import HandshakeResult
@@ -67,19 +77,20 @@ def mode_text(mode: str, side: str = "client") -> str:
 
 
 def render(result: HandshakeResult, resolved: ResolvedSecurity) -> str:
-    """The readable report of one client handshake."""
+    """The readable report of one client handshake; every value from the file or the peer is escaped
+    (:func:`~genesys_tls.cli._common.safe`: a hostile server controls its certificate's subject)."""
     status = f"FAILED ({result.error[0].value})" if result.error else "OK"
-    lines = [f"connect {resolved.object} at {result.address or '?'}: {status}"]
+    lines = [f"connect {safe(resolved.object)} at {safe(result.address or '?')}: {status}"]
     lines.append(f"  mode: {mode_text(result.mode)}")
     if result.protocol:
         lines.append(f"  protocol: {result.protocol}  cipher: {result.cipher}")
     if result.peer is not None:
-        sans = ", ".join(result.peer.sans) or "no subjectAltName"
-        lines.append(f"  peer: {result.peer.subject} (issuer {result.peer.issuer}; {sans})")
+        sans = ", ".join(map(safe, result.peer.sans)) or "no subjectAltName"
+        lines.append(f"  peer: {safe(result.peer.subject)} (issuer {safe(result.peer.issuer)}; {sans})")
     lines.append(f"  checks: {', '.join(result.checks) or 'none'}")
     if result.error is not None:
-        lines.append(f"  error: {result.error[0].value}: {result.error[1]}")
-    lines.extend(f"  warning: {w}" for w in result.warnings)
+        lines.append(f"  error: {result.error[0].value}: {safe(result.error[1])}")
+    lines.extend(f"  warning: {safe(w)}" for w in result.warnings)
     return "\n".join(lines)
 
 
@@ -135,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
                        f"{'--json' if args.json else '--show-certs'}")
     check_timeout(args.timeout)
     address = parse_address(args.address) if args.address else None
-    resolved = resolve_from_args(args.env, args)
+    env, resolved = load_and_resolve(args.env, args)
+    ignored = near_miss_warnings(env, resolved, "connect")
     with warnings.catch_warnings():
         # Every warning the context emits is also in the result's warnings, printed below.
         warnings.simplefilter("ignore", UserWarning)
@@ -149,11 +161,14 @@ def run(args: argparse.Namespace) -> int:
             chain=args.show_certs,
         )
     if args.json:
-        emit_json(result.to_dict())
+        out = result.to_dict()
+        if ignored:
+            out["warnings"] = [*out.get("warnings", ()), *ignored]
+        emit_json(out)
     elif args.brief:
-        print(render_brief(result, resolved), flush=True)
+        write_text(render_brief(result, resolved), flush=True)
     else:
-        print(render(result, resolved), flush=True)
+        write_text(render(result, resolved), flush=True)
         if result.chain is not None:
-            print(render_chain(result.chain), flush=True)
+            write_text(render_chain(result.chain), flush=True)
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ._common import CLIError, check_timeout, emit_json, load_env, parse_address, split_target
+from ._common import CLIError, check_timeout, emit_json, load_env, parse_address, safe, split_target, write_text
 from .connect import add_tls_options
 from .resolve import add_reading
 
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _clean(text: object) -> str:
     """Text safe for a terminal: control characters escaped."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+    return safe(text)
 
 
 def render(d: Diagnosis) -> str:
@@ -95,5 +95,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(d.to_dict())
     else:
-        print(render(d), flush=True)
+        write_text(render(d), flush=True)
     return d.exit_code

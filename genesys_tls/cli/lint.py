@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .._text import escape_text
+from .._text import escape_lines, escape_text
 from ..errors import ConfigurationError
 from ..resolve import Reading
 from ._common import EXIT_FAILED, EXIT_OK, CLIError, days, emit_json, load_env
@@ -155,5 +155,7 @@ def run(args: argparse.Namespace) -> int:
         env, expiry_days=args.expiry_days, reading=args.reading, select=args.select, ignore=args.ignore,
         suppressions=suppressions,
     )
-    sys.stdout.write(render(report, fmt, lines=True))
+    text = render(report, fmt, lines=True)
+    # text output escaped line by line; JSON and SARIF escape control characters themselves
+    sys.stdout.write(escape_lines(text) if fmt == "text" else text)
     return EXIT_FAILED if report.fails(args.fail_on) else EXIT_OK

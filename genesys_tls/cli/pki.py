@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EXIT_OK, CLIError, emit_json
+from ._common import EXIT_OK, CLIError, emit_json, safe, write_text
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,9 +91,9 @@ def run(args: argparse.Namespace) -> int:
             "files": {what: str(path) for what, path in written},
         })
         return EXIT_OK
-    print(f"wrote a test PKI ({files.key_type.value} keys) for {', '.join(files.names)} in {root}:")
+    lines = [f"wrote a test PKI ({files.key_type.value} keys) for {', '.join(map(safe, files.names))} in {safe(root)}:"]
     width = max(len(what) for what, _ in written)
-    for what, path in written:
-        print(f"  {what.ljust(width)}  {path}")
-    print(f"next: genesys-tls resolve {files.environment} --app TServer --port secure")
+    lines.extend(f"  {what.ljust(width)}  {safe(path)}" for what, path in written)
+    lines.append(f"next: genesys-tls resolve {safe(files.environment)} --app TServer --port secure")
+    write_text("\n".join(lines))
     return EXIT_OK

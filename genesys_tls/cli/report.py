@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..resolve import Reading
-from ._common import EXIT_FAILED, EXIT_OK, days
+from ._common import EXIT_FAILED, EXIT_OK, days, safe, write_text
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,9 +37,11 @@ def run(args: argparse.Namespace) -> int:
                           expiry_days=args.expiry_days)
     e = result.estate
     s = e.summary()
-    print(f"wrote {result.path}: {len(e.nodes)} applications, {len(e.links)} connections, {s['error']} errors, "
-          f"{s['warning']} warnings; drawing: {result.drawing.engine} ({result.drawing.level})", file=sys.stderr)
+    write_text(f"wrote {safe(result.path)}: {len(e.nodes)} applications, {len(e.links)} connections, "
+               f"{s['error']} errors, {s['warning']} warnings; drawing: {result.drawing.engine} "
+               f"({result.drawing.level})",
+               file=sys.stderr)
     if e.load_errors:
-        print(f"the environment does not load: {e.load_errors[0]}", file=sys.stderr)
+        write_text(f"the environment does not load: {safe(e.load_errors[0])}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

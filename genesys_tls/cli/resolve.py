@@ -11,7 +11,7 @@ from ..catalogue import iter_options
 from ..ignored import Ignored, ignored
 from ..model import Environment
 from ..resolve import Reading, ResolvedSecurity, resolve_client, resolve_server
-from ._common import EXIT_OK, CLIError, emit_json, load_env, split_target
+from ._common import EXIT_OK, CLIError, emit_json, load_env, safe, split_target, write_text
 
 
 def _options_help() -> str:
@@ -55,7 +55,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def resolve_from_args(env_path: str, args: argparse.Namespace) -> ResolvedSecurity:
     """Resolve what --app with --connection or --port names (shared by resolve, connect, serve)."""
-    return _resolve(load_env(env_path), args)
+    return load_and_resolve(env_path, args)[1]
+
+
+def load_and_resolve(env_path: str, args: argparse.Namespace) -> tuple[Environment, ResolvedSecurity]:
+    """:func:`resolve_from_args`, with the environment loaded (for the near-miss warnings)."""
+    env = load_env(env_path)
+    return env, _resolve(env, args)
 
 
 def _resolve(env: Environment, args: argparse.Namespace) -> ResolvedSecurity:
@@ -90,15 +96,17 @@ def render_ignored(items: Sequence[Ignored]) -> list[str]:
 
 
 def render_table(res: ResolvedSecurity, unused: Sequence[Ignored] = ()) -> str:
-    """The readable table: option, value, source, object, shadowed; then ``unused`` (:func:`ignored`)."""
+    """The readable table: option, value, source, object, shadowed (values escaped, see ``_common.safe``);
+    then ``unused`` (:func:`ignored`)."""
     lines = []
     if res.target is not None:
         t = res.target
         lines.append(
-            f"{res.application} -> {t.server} port {t.port_id} (host {t.host}, address {t.address or '?'})"
+            f"{safe(res.application)} -> {safe(t.server)} port {safe(t.port_id)} (host {safe(t.host)}, "
+            f"address {safe(t.address or '?')})"
         )
     else:
-        lines.append(f"{res.application} port {res.port_id} (server side)")
+        lines.append(f"{safe(res.application)} port {safe(res.port_id)} (server side)")
     lines.append(f"mode: {res.mode.value}    reading: {res.reading.value}")
     rows = [("option", "value", "source", "object", "shadowed")]
     for opt in res:
@@ -109,12 +117,13 @@ def render_table(res: ResolvedSecurity, unused: Sequence[Ignored] = ()) -> str:
         if opt.via is not None:
             source += f" (via {opt.via.source.value})"
         shadowed = "; ".join(f"{s.value!r} at {s.source.value} {s.object or ''}".rstrip() for s in opt.shadowed)
-        rows.append((opt.name, value, source, opt.object or "-", shadowed or "-"))
+        # cells escaped before the columns are measured (an escape is wider than the character)
+        rows.append((opt.name, safe(value), source, safe(opt.object or "-"), safe(shadowed or "-")))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     for note in res.notes:
-        lines.append(f"note: {note}")
+        lines.append(f"note: {safe(note)}")
     lines += render_ignored(unused)
     return "\n".join(lines)
 
@@ -144,5 +153,5 @@ def run(args: argparse.Namespace) -> int:
             out["store"] = stored
         emit_json(out)
     else:
-        print("\n".join([render_table(res, unused), *render_store(stored)]))
+        write_text("\n".join([render_table(res, unused), *render_store(stored)]))
     return EXIT_OK

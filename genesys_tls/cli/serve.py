@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import sys
 import threading
 import warnings
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from ..addresses import LOOPBACK
 from ..errors import GenesysTLSError
 from ..resolve import resolve_server
+from ..resolved import PortMode
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -21,7 +23,10 @@ from ._common import (
     emit_json,
     fail,
     load_env,
+    near_miss_warnings,
     parse_address,
+    safe,
+    write_text,
 )
 from .connect import add_tls_options, mode_text
 from .resolve import add_reading
@@ -83,17 +88,17 @@ def echo_hook(args: argparse.Namespace) -> After:
 
 
 def render(result: HandshakeResult) -> str:
-    """One readable line per handshake."""
+    """One readable line per handshake; every value from the peer is escaped
+    (:func:`~genesys_tls.cli._common.safe`: the client controls its certificate's subject)."""
+    client = safe(result.address)
     if result.ok and result.protocol is None:  # a plain client on an upgrade port
-        return f"accepted {result.address} plain (no TLS) mode={result.mode}"
+        return f"accepted {client} plain (no TLS) mode={result.mode}"
     if result.ok:
-        who = f"client {result.peer.subject}" if result.peer else "no client certificate"
+        who = f"client {safe(result.peer.subject)}" if result.peer else "no client certificate"
         auth = " (authenticated)" if result.authenticated else ""
-        return (
-            f"accepted {result.address} {result.protocol} {result.cipher} mode={result.mode} {who}{auth}"
-        )
+        return f"accepted {client} {result.protocol} {result.cipher} mode={result.mode} {who}{auth}"
     assert result.error is not None  # noqa: S101 - a refused result has an error
-    return f"refused {result.address} mode={result.mode} {result.error[0].value}: {result.error[1]}"
+    return f"refused {client} mode={result.mode} {result.error[0].value}: {safe(result.error[1])}"
 
 
 #: Seconds a result line may wait in the output buffer (lines are written as they come, flushed in bursts).
@@ -145,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     )
     # Where to listen: --address, else loopback on the port's configured number (0: any free port).
     address = parse_address(args.address) if args.address else (LOOPBACK, resolved.port_number or 0)
+    ignored = near_miss_warnings(env, resolved, "serve")
     refused = False  # what the exit code needs; results are streamed, not kept (memory stays flat)
     output = threading.Lock()  # handshake lines and reload event lines come from different threads
 
@@ -153,9 +159,12 @@ def run(args: argparse.Namespace) -> int:
         refused = refused or not result.ok
         with output:
             if args.json:
-                emit_json(result.to_dict())
+                out = result.to_dict()
+                if ignored:
+                    out["warnings"] = [*out.get("warnings", ()), *ignored]
+                emit_json(out)
             else:
-                print(render(result))
+                write_text(render(result))
         flusher.written()
 
     def on_event(event: ReloadEvent) -> None:
@@ -163,10 +172,12 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 emit_json(event.to_dict())
             else:
-                print(event.render())
+                write_text(event.render())
         flusher.written()
 
     listening: list[Server] = []
+    stopped = threading.Event()
+    watchers: list[threading.Thread] = []
 
     def on_listening(server: Server) -> None:
         listening.append(server)
@@ -174,10 +185,15 @@ def run(args: argparse.Namespace) -> int:
         host = f"[{host}]" if ":" in host else host
         print(f"listening on {host}:{port}", file=sys.stderr, flush=True)
         if not args.json:
-            print(f"serving {resolved.object}, mode {mode_text(resolved.mode.value, 'server')}", file=sys.stderr)
+            if resolved.port_mode is PortMode.UPGRADE:  # TLS or plain, told apart by the client's first bytes
+                what = f"upgrade port: TLS clients {mode_text(resolved.tls_mode.value, 'server')}; plain clients too"
+            else:
+                what = f"mode {mode_text(resolved.mode.value, 'server')}"
+            write_text(f"serving {safe(resolved.object)}, {what}", file=sys.stderr)
         for note in server.warnings:
-            print(f"warning: {note}", file=sys.stderr)
+            write_text(f"warning: {safe(note)}", file=sys.stderr)
         sys.stderr.flush()
+        watchers.append(_report_accept_errors(server, stopped))
 
     flusher = _Flusher(sys.stdout)
     with warnings.catch_warnings(), contextlib.closing(flusher):
@@ -206,10 +222,54 @@ def run(args: argparse.Namespace) -> int:
         except GenesysTLSError:
             raise
         except OSError as exc:
-            if listening:
-                raise
+            if listening:  # accept failed in a way that cannot be backed off from: the server stopped
+                return fail(f"genesys-tls serve: stopped: accept failed: {_errno_text(exc)}", code=EXIT_FAILED)
             return fail(
                 f"genesys-tls serve: cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}",
                 code=EXIT_USAGE,
             )
+        finally:
+            stopped.set()
+            for watcher in watchers:
+                watcher.join(2 * ACCEPT_REPORT_EVERY)
     return EXIT_FAILED if refused else EXIT_OK
+
+
+#: Seconds between two reports of accept errors on stderr.
+ACCEPT_REPORT_EVERY = 1.0
+
+
+def _errno_text(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
+
+
+def _report_accept_errors(server: Server, stopped: threading.Event) -> threading.Thread:
+    """Report on stderr, at most once per :data:`ACCEPT_REPORT_EVERY` seconds, the accept errors the server
+    backed off from (``EMFILE``: the descriptor limit is reached...), and their total when serving ends:
+    a server that refuses connections at the door says so."""
+    core = server.core
+
+    def line(count: int) -> str:
+        last = core.accept_errors[-1] if core.accept_errors else None
+        name = errno.errorcode.get(last.errno, str(last.errno)) if last is not None else "?"
+        detail = f"{last.detail} ({name})" if last is not None else name
+        return f"genesys-tls serve: accept failed {count} time(s): {detail}; backing off and going on"
+
+    def watch() -> None:
+        seen = 0
+        while True:
+            done = stopped.wait(ACCEPT_REPORT_EVERY)
+            count = core.accept_error_count
+            if count > seen:
+                write_text(line(count - seen), file=sys.stderr, flush=True)
+                seen = count
+            if done:
+                if count:
+                    write_text(f"genesys-tls serve: accept failed {count} time(s) in all", file=sys.stderr,
+                               flush=True)
+                return
+
+    thread = threading.Thread(target=watch, name="genesys-tls serve accept errors", daemon=True)
+    thread.start()
+    return thread

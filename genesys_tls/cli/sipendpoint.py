@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Any
 
+from .._text import escape_lines
 from ._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CLIError, check_timeout, emit_json, fail, load_env, parse_address
 
 _LOOPBACK = "127.0.0.1"
@@ -19,14 +20,8 @@ _LOOPBACK = "127.0.0.1"
 
 def printable(text: str) -> str:
     """``text`` with control characters escaped (``\\x1b``), newlines kept: certificate subjects, XML keys
-    and peer answers are shown, never interpreted by the terminal."""
-    out = []
-    for char in text:
-        if char == "\n" or (char.isprintable() or char == " "):
-            out.append(char)
-        else:
-            out.append(char.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
+    and peer answers are shown, never interpreted by the terminal (:func:`genesys_tls._text.escape_lines`)."""
+    return escape_lines(text)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

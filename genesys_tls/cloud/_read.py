@@ -8,41 +8,30 @@ never needs them, and refusing them stops alias bombs before anything is built.
 from __future__ import annotations
 
 import os
-import stat
 from typing import Any
 
 import yaml
 
+from .. import _files
 from ..errors import ConfigurationError
 
 #: The largest input file read (bytes).
 MAX_BYTES = 4 * 1024 * 1024
 
 
-def read_text(path: str | os.PathLike[str], *, what: str, limit: int = MAX_BYTES) -> str:
+def read_text(path: str | os.PathLike[str], *, what: str, limit: int | None = None) -> str:
     """The text of a regular file of at most ``limit`` bytes.
 
     Raises:
         ConfigurationError: missing, not a regular file, too large, unreadable or not UTF-8; names the file.
     """
     file = os.fspath(path)
+    limit = MAX_BYTES if limit is None else limit  # read at each call: assignable
     try:
-        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise ConfigurationError(f"{what} not found", file=file) from None
-    except OSError as exc:
-        raise ConfigurationError(f"{what} cannot be read ({exc.strerror or exc})", file=file) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ConfigurationError(f"{what} is not a regular file", file=file, valid="a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise ConfigurationError(f"{what} cannot be read ({exc.strerror or exc})", file=file) from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise ConfigurationError(f"{what} is larger than {limit} bytes", file=file, valid=f"at most {limit} bytes")
+        data = _files.read_regular_file(file, limit=limit, what=what)
+    except ConfigurationError as exc:
+        raise ConfigurationError(exc.reason, file=file, valid=f"a regular file of at most {limit} bytes",
+                                 problem=exc.problem) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 
+from .. import _files
 from .._pem import is_pem
 from ..errors import ConfigurationError, Problem
 from ..model import Environment
@@ -107,19 +108,12 @@ class FileCache:
 
     def _read(self, path: Path) -> bytes | FileProblem:
         self.reads[str(path)] += 1
-        try:
-            with open(path, "rb") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return FileProblem("GT301", f"{path} does not exist")
-        except IsADirectoryError:
-            return FileProblem("GT302", f"{path} is a folder, not a file")
-        except PermissionError:
-            return FileProblem("GT302", f"{path} cannot be read: permission denied")
-        except OSError as exc:
-            return FileProblem("GT302", f"{path} cannot be read: {exc.strerror or exc}")
-        except ValueError:  # a NUL character: no system can open such a name
-            return FileProblem("GT302", f"{str(path)!r} is not a valid file name (it holds a NUL character)")
+        try:  # the one bounded reader: special files (FIFOs, /dev/zero) are refused without blocking
+            return _files.read_regular_file(path, limit=_files.MAX_CERTIFICATE_BYTES, what="file")
+        except ConfigurationError as exc:
+            if exc.problem is Problem.FILE_MISSING:
+                return FileProblem("GT301", f"{path} does not exist")
+            return FileProblem("GT302", f"{path}: {exc.reason}")
 
     def certificates(self, path: Path) -> Loaded[tuple[x509.Certificate, ...]]:
         """The PEM certificates of a ``certificate`` or ``trusted-ca`` file, in file order."""
@@ -186,14 +180,12 @@ class FileCache:
         if "\x00" in str(path):
             return Loaded(path, problem=FileProblem("GT302", f"{str(path)!r} is not a valid file name (it holds a "
                                                               "NUL character)"))
-        if not path.exists():
-            return Loaded(path, problem=FileProblem("GT301", f"{path} does not exist"))
-        if path.is_dir():
-            return Loaded(path, problem=FileProblem("GT302", f"{path} is a folder, not a file"))
         self.reads[str(path)] += 1
         try:
             crls = load_crls(path)
         except ConfigurationError as exc:
+            if exc.problem is Problem.FILE_MISSING:
+                return Loaded(path, problem=FileProblem("GT301", f"{path} does not exist"))
             code = "GT302" if exc.problem is Problem.FILE_UNREADABLE else "GT303"
             return Loaded(path, problem=FileProblem(code, f"{path}: {exc.reason}"))
         return Loaded(path, value=tuple(crls))

@@ -16,7 +16,6 @@ User file::
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -25,6 +24,7 @@ import attrs
 import yaml
 from cryptography import x509
 
+from .. import _files
 from ..errors import ConfigurationError
 from .facts import facts
 
@@ -135,17 +135,7 @@ def load_user_file(path: str | os.PathLike[str]) -> DirectoryUser:
         ConfigurationError: unreadable, special, too large, not YAML/JSON, or not a mapping of attributes.
     """
     name = os.fspath(path)
-    try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the user file: {exc.strerror or exc}", file=name) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ConfigurationError("the user file is not a regular file", file=name)
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(MAX_USER_FILE + 1)
-    if len(data) > MAX_USER_FILE:
-        raise ConfigurationError(f"the user file is larger than {MAX_USER_FILE} bytes", file=name)
+    data = _files.read_regular_file(name, limit=MAX_USER_FILE, what="user file")
     try:
         raw = yaml.safe_load(data.decode("utf-8"))  # JSON is YAML
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import stat
 import xml.sax
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ import attrs
 import defusedxml  # type: ignore[import-untyped]
 import defusedxml.sax  # type: ignore[import-untyped]
 
+from .. import _files
 from ..errors import ConfigurationError
 from ..model import Environment
 from .facts import facts
@@ -388,19 +388,9 @@ def load_endpoint_config(path: str | os.PathLike[str]) -> EndpointConfig:
     """
     name = os.fspath(path)
     try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the SIP Endpoint configuration: {exc.strerror or exc}",
-                                 file=name) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ConfigurationError("the SIP Endpoint configuration is not a regular file", file=name,
-                                 valid="an .exe.config file")
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(MAX_CONFIG_SIZE + 1)
-    if len(data) > MAX_CONFIG_SIZE:
-        raise ConfigurationError(f"the SIP Endpoint configuration is larger than {MAX_CONFIG_SIZE} bytes",
-                                 file=name, valid="an .exe.config file")
+        data = _files.read_regular_file(name, limit=MAX_CONFIG_SIZE, what="SIP Endpoint configuration")
+    except ConfigurationError as exc:
+        raise ConfigurationError(exc.reason, file=name, valid="an .exe.config file", problem=exc.problem) from None
     return parse_endpoint_config(data, file=str(Path(name)))
 
 
