@@ -424,7 +424,7 @@ _OPTIONS: tuple[Option, ...] = (
         "Platform SDK: FIPS 140 mode for the Java security provider.",
         group=True,
         psdk_only=True,
-        source="PSDK GConfigTlsPropertyReader (name); semantics from recall",
+        source="PSDK GConfigTlsPropertyReader (name); its values are not in the sources: a choice (docs/design.md)",
     ),
     Option(
         "tls-crl",
@@ -492,7 +492,7 @@ _OPTIONS: tuple[Option, ...] = (
         frozenset({Level.PORT}),
         "0",
         "Configuration Server port in upgrade/auto-detect mode: TLS and plain clients on one port.",
-        source="PSDK Quick Start (port modes); port spelling from recall",
+        source="PSDK Quick Start (port modes); the transport spelling is not in the sources: a choice (docs/design.md)",
     ),
 )
 
@@ -592,7 +592,7 @@ def render_reference() -> str:
         "a test fails when this page and the catalogue differ. Levels are those the Genesys documentation",
         "names; the Platform SDK reads every option at every level, and `genesys-tls lint` reports a value",
         "set where the documentation does not name it. The certificate group (marked *group*) is taken",
-        "whole from the first level that sets any of its members (see `docs/precedence.md`).",
+        "whole from the first level that sets any of its members (see [precedence.md](precedence.md)).",
         "",
         "| option | side | levels | values | default | notes |",
         "|---|---|---|---|---|---|",
@@ -634,7 +634,13 @@ def render_reference() -> str:
         "|---|---|",
     ]
     lines += [f"| `{k}` | {v} |" for k, v in OTHER_TRANSPORT_PARAMETERS.items()]
-    lines += ["", "## Sources", ""]
+    lines += [
+        "",
+        "## Sources",
+        "",
+        "SDG: the Genesys Security Deployment Guide; PSDK: the Genesys Platform SDK (its documentation and code).",
+        "",
+    ]
     lines += [f"- `{o.name}`: {o.source}" for o in _OPTIONS if o.source]
     return "\n".join(lines) + "\n"
 

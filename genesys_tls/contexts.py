@@ -17,10 +17,10 @@ Modes (``resolved.mode``):
   server is NOT authenticated.
 
 Fail closed: a missing or unreadable file, a key that does not match its certificate, a wrong password, a
-cipher list OpenSSL refuses, a Windows thumbprint, an unsupported provider are
-:class:`~genesys_tls.errors.ConfigurationError` naming the option, its level, the object and the file; a CRL
-that cannot be trusted or is out of date is a :class:`~genesys_tls.errors.TLSError`. Nothing falls back to a
-weaker setting without a warning.
+cipher list OpenSSL refuses, a Windows thumbprint that names nothing in the host's store (or on a host with
+no store), an unsupported provider are :class:`~genesys_tls.errors.ConfigurationError` naming the option, its
+level, the object and the file; a CRL that cannot be trusted or is out of date is a
+:class:`~genesys_tls.errors.TLSError`. Nothing falls back to a weaker setting without a warning.
 
 Security level: Python's contexts use OpenSSL security level 2. A ``cipher-list`` without its own
 ``@SECLEVEL`` keeps level 2 (``:@SECLEVEL=2`` is appended, since ``set_ciphers`` would otherwise reset it to

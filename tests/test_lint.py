@@ -199,7 +199,7 @@ def test_gt202_not_for_thumbprints_other_providers_or_a_combined_pem(pki: Path, 
 
 
 def test_gt203_full_group_at_one_level_shadowing_another_is_no_split(pki: Path) -> None:
-    # spec case 3: the whole group at the application, a certificate at the host: normal shadowing
+    # worked case 3: the whole group at the application, a certificate at the host: normal shadowing
     text = (
         "hosts:\n  srv: {annex: {security: {certificate: expired.pem}}}\n  cli: {}\napplications:\n"
         + examples.server(
@@ -210,7 +210,7 @@ def test_gt203_full_group_at_one_level_shadowing_another_is_no_split(pki: Path) 
 
 
 def test_gt203_on_the_client_side(pki: Path) -> None:
-    # spec case 6: client AO certificate, AA trusted-ca -> trusted-ca ignored
+    # worked case 6: client AO certificate, AA trusted-ca -> trusted-ca ignored
     text = (
         _hosts_plain()
         + "applications:\n"
@@ -294,7 +294,7 @@ def test_gt213_gt214_no_port_id_in_both_readings(pki: Path) -> None:
 
 
 def test_gt214_tls_in_server_application_options_psdk_vs_doc(pki: Path) -> None:
-    # spec case 11: the PSDK makes the port secure but a client reads tls only from the port's parameters
+    # worked case 11: the PSDK makes the port secure but a client reads tls only from the port's parameters
     text = RULES["GT114"].example + (
         "  C:\n    type: Third Party Application\n    host: srv\n"
         '    connections: [{server: S, port-id: secure, transport: "tls-target-name-check=host"}]\n'

@@ -122,7 +122,7 @@ def test_is_a_read_only_mapping() -> None:
 
 
 def test_diagnostic_space_in_name() -> None:
-    # spec case 13: the space piece starts at offset 6
+    # worked case 13: the space piece starts at offset 6
     assert codes("tls=1; tls-mutual=1") == [(DiagnosticCode.SPACE, 6, " tls-mutual")]
     assert codes("tls =1") == [(DiagnosticCode.SPACE, 0, "tls ")]
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError, GenesysTLSError
-from ._common import EXIT_USAGE, CLIError, fail, json_errors, point_at_schemas, wants_json
+from ._common import EXIT_USAGE, CLIError, HelpFormatter, fail, json_errors, point_at_schemas, wants_json
 
 __all__ = ["main"]
 
@@ -33,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser (used by ``main`` and by the docs)."""
     parser = _Parser(
         prog="genesys-tls",
+        formatter_class=HelpFormatter,
         description="Model, resolve, check and exercise Genesys TLS configuration.",
+        epilog="Every command, its JSON output and the exit codes: docs/contract.md; 'genesys-tls COMMAND --help' "
+        "names the command's documentation page and JSON Schema. Exit codes: 0 success, 1 the thing checked "
+        "failed, 2 bad usage or configuration.",
     )
     from .. import __version__
 

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -46,6 +47,27 @@ SCHEMAS = {
 }
 #: the JSON Schema of the error object printed with ``--json``
 ERROR_SCHEMA = "error.schema.json"
+#: command (``cloud ips`` for a sub-action) -> the documentation pages its ``--help`` names
+DOC_PAGES = {
+    "resolve": ("docs/resolve.md",),
+    "connect": ("docs/contexts.md", "docs/quickstart.md"),
+    "serve": ("docs/contexts.md", "docs/quickstart.md"),
+    "lint": ("docs/lint.md", "docs/lint-ci.md"),
+    "pki": ("docs/pki.md",),
+    "pki init": ("docs/pki.md",),
+    "demo": ("docs/testing.md",),
+    "doctor": ("docs/doctor.md",),
+    "report": ("docs/report.md",),
+    "cloud": ("docs/cloud.md",),
+    "cloud ips": ("docs/cloud.md",),
+    "cloud probe": ("docs/cloud.md",),
+    "cloud pac": ("docs/cloud.md",),
+    "cloud plan": ("docs/cloud.md",),
+    "sipendpoint": ("docs/sipendpoint.md",),
+    "sipendpoint check": ("docs/sipendpoint.md",),
+    "sipendpoint serve": ("docs/sipendpoint.md",),
+    "sipendpoint connect": ("docs/sipendpoint.md",),
+}
 
 
 def schema_epilog(command: str) -> str:
@@ -56,12 +78,35 @@ def schema_epilog(command: str) -> str:
     )
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter that never breaks a word at a hyphen or in the middle: paths, option names and
+    schema file names in ``--help`` stay whole, so they can be copied."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False, break_long_words=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent,
+                             break_on_hyphens=False, break_long_words=False)
+
+
+def _append_epilog(parser: argparse.ArgumentParser, sentence: str) -> None:
+    parser.epilog = f"{parser.epilog}; {sentence}" if parser.epilog else sentence
+
+
 def point_at_schemas(sub: argparse._SubParsersAction[Any], prefix: str = "") -> None:
-    """Append :func:`schema_epilog` to the ``--help`` of every registered command that has a schema."""
+    """Give every registered command :class:`HelpFormatter` and append to its ``--help`` its JSON Schema
+    (:func:`schema_epilog`) when it has one, and its documentation pages (:data:`DOC_PAGES`) that its text does
+    not name yet."""
     for name, parser in sub.choices.items():
         command = f"{prefix}{name}"
+        parser.formatter_class = HelpFormatter
+        written = f"{parser.description or ''} {parser.epilog or ''}"
+        pages = [page for page in DOC_PAGES.get(command, ()) if page not in written]
         if command in SCHEMAS:
-            parser.epilog = f"{parser.epilog}; {schema_epilog(command)}" if parser.epilog else schema_epilog(command)
+            _append_epilog(parser, schema_epilog(command))
+        if pages:
+            _append_epilog(parser, "documentation: " + ", ".join(pages))
         nested = parser._subparsers
         for action in nested._group_actions if nested is not None else ():
             if isinstance(action, argparse._SubParsersAction):

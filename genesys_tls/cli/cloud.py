@@ -44,19 +44,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     ips = commands.add_parser("ips", help="findings on a known-IP list (YAML or text)",
                               description="Check a known-IP list: non-routable blocks, IPv6, dynamic addresses, "
-                              "duplicates, overlaps; --compare reports every difference with another list.")
-    ips.add_argument("file", metavar="FILE")
+                              "duplicates, overlaps; --compare reports every difference with another list.",
+                              epilog="exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; "
+                              "2 bad usage or an unreadable list")
+    ips.add_argument("file", metavar="FILE", help="the known-IP list: YAML, or text with one address or block a line")
     ips.add_argument("--network", choices=("internet", "private"), default="internet",
                      help="the list is for the Internet (default) or the private network")
     ips.add_argument("--compare", metavar="OTHER", help="a list that must hold the same addresses")
     ips.add_argument("--json", action="store_true", help="the lint --json shape (plus entry and line)")
-    ips.add_argument("--fail-on", choices=("error", "warning"), default="error")
+    ips.add_argument("--fail-on", choices=("error", "warning"), default="error",
+                     help="exit 1 when a finding has this severity or a higher one (default: error)")
     ips.set_defaults(run=_run_ips)
 
     probe = commands.add_parser("probe", help="the cloud TLS profile checks against one URL; exit 0 pass, 1 fail",
                                 description="TLS 1.2 floor and cap, public-CA chain and host name, CRLs from the "
                                 "certificate's CRL Distribution Points; optionally the Portal's HTTP redirect.")
-    probe.add_argument("url", metavar="URL")
+    probe.add_argument("url", metavar="URL", help="the cloud application's https:// URL")
     probe.add_argument("--ca", metavar="FILE", help="PEM CA certificates to trust instead of certifi's public CAs")
     probe.add_argument("--resolve", metavar="HOST:ADDR", action="append", default=None,
                        help="resolve HOST to ADDR (repeatable); with it, nothing else is resolved")
@@ -70,12 +73,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        help="also check the CRLs of the intermediate CAs (default: the server certificate's)")
     probe.add_argument("--crl-max-bytes", type=int, default=None, metavar="N", help="the largest CRL accepted")
     probe.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per connection")
-    probe.add_argument("--json", action="store_true")
+    probe.add_argument("--json", action="store_true", help="JSON output")
     probe.set_defaults(run=_run_probe)
 
     pac = commands.add_parser("pac", help="write a PAC file, or evaluate one for URLs (node)",
                               description="--proxy: write the PAC file sending the cloud domain to a dedicated "
-                              "proxy; --check: evaluate a PAC file for --url values in node.")
+                              "proxy; --check: evaluate a PAC file for --url values in node.",
+                              epilog="exit codes: 0 written, or every --url evaluated; 1 a --url the PAC file "
+                              "fails on; 2 bad usage")
     pac.add_argument("--proxy", metavar="HOST:PORT", help="the dedicated proxy for the cloud domain")
     pac.add_argument("--direct", metavar="FQDN", action="append", default=[],
                      help="a TURN name (or *.domain) sent DIRECT (repeatable)")
@@ -86,15 +91,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pac.add_argument("--url", action="append", default=[], metavar="URL", help="a URL to evaluate (repeatable)")
     pac.add_argument("--resolve", metavar="HOST:ADDR", action="append", default=[],
                      help="what dnsResolve(HOST) answers (repeatable); nothing else resolves")
-    pac.add_argument("--json", action="store_true")
+    pac.add_argument("--json", action="store_true", help="--check: JSON output")
     pac.set_defaults(run=_run_pac)
 
     plan = commands.add_parser("plan", help="findings on a network plan (GT7xx)",
                                description="Check a network plan (docs/cloud.md, docs/cloud-plan.schema.json).")
-    plan.add_argument("file", metavar="PLAN.yaml")
+    plan.add_argument("file", metavar="PLAN.yaml",
+                      help="the network plan (YAML or JSON, format: docs/cloud-plan.schema.json)")
     plan.add_argument("--json", action="store_true", help="same as --format json")
-    plan.add_argument("--format", choices=("text", "json", "sarif"), default=None)
-    plan.add_argument("--fail-on", choices=("error", "warning"), default="error")
+    plan.add_argument("--format", choices=("text", "json", "sarif"), default=None,
+                      help="output format (default: text)")
+    plan.add_argument("--fail-on", choices=("error", "warning"), default="error",
+                      help="exit 1 when a finding has this severity or a higher one (default: error)")
     plan.set_defaults(run=_run_plan)
 
 

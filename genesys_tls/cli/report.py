@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--expiry-days", type=days, default=30, metavar="N",
                    help="warn about certificates and CRLs that expire within N days (default: 30)")
     p.add_argument("--reading", choices=[r.value for r in Reading], default=Reading.PSDK.value,
-                   help="where the docs and the Platform SDK disagree: psdk (default) or doc")
+                   help="where the docs and the Platform SDK disagree: psdk (default) or doc, see docs/precedence.md")
     p.set_defaults(run=run)
 
 

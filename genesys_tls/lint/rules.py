@@ -150,7 +150,8 @@ _RULE_LIST: tuple[Rule, ...] = (
         "The documentation says 'tls' is set only on the Port (server) or the Connection (client). The "
         "Platform SDK also reads it in Application Options/Annex and the Host Annex, where it turns TLS on "
         "for every port of the server, or every connection of the client; native components ignore it "
-        "there. The two disagree (spec case 11; lint --reading chooses which one the other rules follow).",
+        "there. The two disagree (worked case 11 in docs/precedence.md; lint --reading chooses which one the "
+        "other rules follow).",
         "Remove 'tls' from [security] and set tls=1 in the transport parameters of each secure port.",
         "hosts:\n  srv: {annex: {security: {certificate: srv.pem, certificate-key: srv.key}}}\n"
         "applications:\n" + server("", "    options: {security: {tls: 1}}\n").replace(
@@ -183,8 +184,8 @@ _RULE_LIST: tuple[Rule, ...] = (
         "Certificate group split across levels",
         "certificate, certificate-key, trusted-ca, provider and fips140-enabled are taken whole from the "
         "first level that sets any of them (Platform SDK). A member set only at a weaker level is ignored: "
-        "with the certificate on the port and the key at the application, the port has no key (spec "
-        "case 4).",
+        "with the certificate on the port and the key at the application, the port has no key (worked "
+        "case 4 in docs/precedence.md).",
         "Set the whole group at one level.",
         "hosts: {srv: {}}\napplications:\n"
         + server(
@@ -274,8 +275,8 @@ _RULE_LIST: tuple[Rule, ...] = (
     Rule(
         "GT212", "tls-off-ignored", W,
         "tls=0 on a client toward a secure port has no effect",
-        "TLS on a client is on when its own settings say so OR the target port has tls=1 (spec case 9): "
-        "tls=0 cannot turn it off, and suggests a plain connection that will not happen.",
+        "TLS on a client is on when its own settings say so OR the target port has tls=1 (worked case 9 in "
+        "docs/precedence.md): tls=0 cannot turn it off, and suggests a plain connection that will not happen.",
         "Remove tls=0, or point the connection at a plain port.",
         link(conn="tls=0;tls-target-name-check=host"),
         link(),
@@ -285,8 +286,8 @@ _RULE_LIST: tuple[Rule, ...] = (
         "Connection without port id to a secure default port",
         "The connection names no port id, so it dials the server's 'default' port, which has tls=1. The "
         "Platform SDK compares port ids to decide whether the target port is secure and finds none: a PSDK "
-        "client connects in plain text unless tls=1 is set elsewhere, while native components use TLS (spec "
-        "case 10).",
+        "client connects in plain text unless tls=1 is set elsewhere, while native components use TLS (worked "
+        "case 10 in docs/precedence.md).",
         "Set the connection's port id to 'default' (or tls=1 in its transport parameters).",
         HOSTS + "applications:\n"
         '  S: {type: T-Server, host: srv, ports: {default: {port: 7000, transport: "tls=1"}}}\n'
@@ -483,7 +484,8 @@ _RULE_LIST: tuple[Rule, ...] = (
         "GT405", "crl-missing-issuer", E,
         "No CRL for the issuer of the peer's certificate",
         "Revocation checking is on (tls-crl) but the file holds no CRL from the CA that issued the peer's "
-        "certificate; OpenSSL then fails the handshake ('unable to get certificate CRL', spec case 20).",
+        "certificate; OpenSSL then fails the handshake ('unable to get certificate CRL', worked case 20 in "
+        "docs/precedence.md).",
         "Add the CRL of that CA to the tls-crl file.",
         link(cli="{certificate: cli.pem, certificate-key: cli.key, trusted-ca: cas.pem, tls-crl: crl-other.pem}"),
         link(cli="{certificate: cli.pem, certificate-key: cli.key, trusted-ca: cas.pem, tls-crl: crl.pem}"),
