@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 
 import attrs
 
+from ._text import secret_name
 from .catalogue import CATALOGUE, OTHER_TRANSPORT_PARAMETERS
 
 __all__ = [
@@ -95,6 +96,27 @@ class TransportParameters(Mapping[str, str]):
 
     def __hash__(self) -> int:
         return hash(frozenset(self._values.items()))
+
+    @property
+    def shown(self) -> str:
+        """:attr:`text` as messages show it: the value of each piece whose name says it is a secret
+        (``password=...``, ``pass=...``) replaced by ``<redacted>``."""
+        return ";".join(shown_piece(piece) for piece in self.text.split(";"))
+
+    def locate(self, diagnostic: TransportDiagnostic) -> str:
+        """The diagnostic's message with where it is: ``MESSAGE (character N of 'TEXT')`` (secrets redacted)."""
+        return f"{diagnostic.message} (character {diagnostic.position} of {self.shown!r})"
+
+
+def shown_piece(piece: str) -> str:
+    """A ``name=value`` piece as messages show it: ``name=<redacted>`` when the name says the value is a
+    secret."""
+    key, equals, _ = piece.partition("=")
+    return f"{key}=<redacted>" if equals and secret_name(key) else piece
+
+
+def _shown_value(key: str, value: str) -> str:
+    return "<redacted>" if secret_name(key) else value
 
 
 def parse_transport(text: str | None) -> TransportParameters:
@@ -180,7 +202,8 @@ def _parse_pieces(text: str) -> TransportParameters:
                     start,
                     piece,
                     key,
-                    f"{key!r} is given again: the first value {values[key]!r} wins, {value!r} is ignored",
+                    f"{key!r} is given again: the first value {_shown_value(key, values[key])!r} wins, "
+                    f"{_shown_value(key, value)!r} is ignored",
                 )
             )
             continue
@@ -191,7 +214,7 @@ def _parse_pieces(text: str) -> TransportParameters:
             read_as = (
                 f"the runtime looks for {stripped!r} and does not find {key!r}"
                 if stripped != key
-                else f"the value is read with its spaces as {value!r}"
+                else f"the value is read with its spaces as {_shown_value(key, value)!r}"
             )
             diags.append(
                 TransportDiagnostic(
@@ -199,7 +222,7 @@ def _parse_pieces(text: str) -> TransportParameters:
                     start,
                     piece,
                     key,
-                    f"white space around the {where} in {piece!r}: {read_as} "
+                    f"white space around the {where} in {shown_piece(piece)!r}: {read_as} "
                     "(Genesys allows no spaces around ';' and '=')",
                 )
             )

@@ -75,12 +75,12 @@ def render(result: HandshakeResult, resolved: ResolvedSecurity) -> str:
         lines.append(f"  protocol: {result.protocol}  cipher: {result.cipher}")
     if result.peer is not None:
         sans = ", ".join(result.peer.sans) or "no subjectAltName"
-        lines.append(f"  peer: {result.peer.subject} (issuer {result.peer.issuer}; {sans})")
+        lines.append(escape_text(f"  peer: {result.peer.subject} (issuer {result.peer.issuer}; {sans})"))
     lines.append(f"  checks: {', '.join(result.checks) or 'none'}")
     if result.error is not None:
         lines.append(f"  error: {result.error[0].value}: {result.error[1]}")
     lines.extend(f"  warning: {w}" for w in result.warnings)
-    return "\n".join(lines)
+    return "\n".join(_line(line) for line in lines)  # what the server sent is escaped (the peer line shortened)
 
 
 def _line(text: str) -> str:

@@ -91,16 +91,16 @@ def render_ignored(items: Sequence[Ignored]) -> list[str]:
 
 def render_table(res: ResolvedSecurity, unused: Sequence[Ignored] = ()) -> str:
     """The readable table: option, value, source, object, shadowed; then ``unused`` (:func:`ignored`)."""
-    lines = []
+    lines: list[str] = []
     if res.target is not None:
         t = res.target
-        lines.append(
+        lines.append(escape_text(
             f"{res.application} -> {t.server} port {t.port_id} (host {t.host}, address {t.address or '?'})"
-        )
+        ))
     else:
-        lines.append(f"{res.application} port {res.port_id} (server side)")
+        lines.append(escape_text(f"{res.application} port {res.port_id} (server side)"))
     lines.append(f"mode: {res.mode.value}    reading: {res.reading.value}")
-    rows = [("option", "value", "source", "object", "shadowed")]
+    rows: list[tuple[str, ...]] = [("option", "value", "source", "object", "shadowed")]
     for opt in res:
         value = "(unset)" if opt.value is None else repr(opt.value) if opt.value == "" else opt.value
         source = opt.source.value
@@ -109,12 +109,12 @@ def render_table(res: ResolvedSecurity, unused: Sequence[Ignored] = ()) -> str:
         if opt.via is not None:
             source += f" (via {opt.via.source.value})"
         shadowed = "; ".join(f"{s.value!r} at {s.source.value} {s.object or ''}".rstrip() for s in opt.shadowed)
-        rows.append((opt.name, value, source, opt.object or "-", shadowed or "-"))
+        rows.append(tuple(escape_text(cell) for cell in (opt.name, value, source, opt.object or "-", shadowed or "-")))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     for note in res.notes:
-        lines.append(f"note: {note}")
+        lines.append(escape_text(f"note: {note}", limit=None))
     lines += render_ignored(unused)
     return "\n".join(lines)
 

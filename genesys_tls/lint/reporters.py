@@ -65,15 +65,15 @@ def render_text(report: Report) -> str:
     line of its option is known, then the suppressed findings and one summary line."""
     lines: list[str] = []
     if report.source:
-        lines.append(f"{report.source} (reading: {report.reading})")
+        lines.append(escape_text(f"{report.source} (reading: {report.reading})", limit=None))
         lines.append("")
     for obj, findings in report.by_object().items():
-        lines.append(obj)
+        lines.append(escape_text(obj))
         for f in findings:
-            lines.append(f"  {f.severity.value:<7} {f.code} {f.rule}{_where(f)}")
-            lines.append(f"          {f.message}")
+            lines.append(escape_text(f"  {f.severity.value:<7} {f.code} {f.rule}{_where(f)}"))
+            lines.append(escape_text(f"          {f.message}", limit=None))
             if f.hint:
-                lines.append(f"          fix: {f.hint}")
+                lines.append(escape_text(f"          fix: {f.hint}", limit=None))
             line = report.line(f) if report.source else None
             if line is not None:
                 lines.append(escape_text(f"          at {f.file or report.source}:{line}"))
