@@ -103,9 +103,33 @@ class TransportParameters(Mapping[str, str]):
         (``password=...``, ``pass=...``) replaced by ``<redacted>``."""
         return ";".join(shown_piece(piece) for piece in self.text.split(";"))
 
+    def excerpt(self, position: int) -> str:
+        """:attr:`shown` when the text is short; else the text from the piece at ``position`` (a character
+        offset of :attr:`text`) on, at most :data:`EXCERPT` characters, with ``...`` where text is left out
+        (every diagnostic of a long string quoting all of it would make the output grow with the square of
+        its length)."""
+        if len(self.text) <= EXCERPT:
+            return self.shown
+        first = self.text.rfind(";", 0, position) + 1
+        parts: list[str] = []
+        end = first  # the offset after the last piece taken
+        while end <= len(self.text) and sum(map(len, parts)) + len(parts) <= EXCERPT:
+            stop = self.text.find(";", end)
+            stop = len(self.text) if stop < 0 else stop
+            parts.append(shown_piece(self.text[end:stop]))
+            end = stop + 1
+        text = ";".join(parts)
+        cut = len(text) > EXCERPT or end < len(self.text)
+        return ("..." if first else "") + text[:EXCERPT] + ("..." if cut else "")
+
     def locate(self, diagnostic: TransportDiagnostic) -> str:
-        """The diagnostic's message with where it is: ``MESSAGE (character N of 'TEXT')`` (secrets redacted)."""
-        return f"{diagnostic.message} (character {diagnostic.position} of {self.shown!r})"
+        """The diagnostic's message with where it is: ``MESSAGE (character N of 'TEXT')``, secrets redacted,
+        a long string shortened around the piece (:meth:`excerpt`)."""
+        return f"{diagnostic.message} (character {diagnostic.position} of {self.excerpt(diagnostic.position)!r})"
+
+
+#: How much of a long transport string a diagnostic quotes (characters).
+EXCERPT = 120
 
 
 def shown_piece(piece: str) -> str:

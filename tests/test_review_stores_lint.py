@@ -301,3 +301,50 @@ def test_sigterm_stops_serve_and_removes_the_private_key_files(tmp_path: Path) -
     finally:
         server.kill()
         server.communicate(timeout=WALL_CLOCK)
+
+
+def test_sarif_uris_are_uri_references_for_any_file_name(pem_env: Path, tmp_path: Path) -> None:
+    import re
+    import shutil
+    import urllib.parse
+
+    folder = tmp_path / "my dir"
+    shutil.copytree(pem_env.parent, folder)
+    env = folder / "env #1 100%é.yaml"
+    data = yaml.safe_load(pem_env.read_text())
+    data["applications"]["TServer"]["ports"]["secure"]["transport"] = "tls=1;bogus=1"
+    write(env, data)
+    proc = run_cli("lint", str(env.relative_to(tmp_path)), "--format", "sarif", cwd=tmp_path)
+    assert "Traceback" not in proc.stderr
+    run = json.loads(proc.stdout)["runs"][0]
+    uris = [run["artifacts"][0]["location"]["uri"]] + [
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for result in run["results"] for loc in result["locations"] if "physicalLocation" in loc
+    ]
+    assert len(uris) > 1
+    for uri in uris:
+        assert re.fullmatch(r"[A-Za-z0-9\-._~%!$&'()*+,;=:@/]+", uri), uri  # RFC 3986 path characters only
+        assert urllib.parse.unquote(uri) == "my dir/env #1 100%é.yaml"
+
+
+def test_diagnostics_of_a_long_transport_string_quote_only_its_neighbourhood(pem_env: Path, tmp_path: Path) -> None:
+    pieces = 4000
+    transport = "tls=1;" + ";".join(f"x{i}=1" for i in range(pieces)) + ";password=hunter2secret"
+    params = parse_transport(transport)
+    located = [params.locate(d) for d in params.diagnostics]
+    assert len(located) == pieces + 1
+    assert max(map(len, located)) < 300  # not the whole ~35,000 characters in each of them
+    assert "(character 6 of '...x0=1;x1=1;" in located[0] and located[0].endswith("...')")
+    assert located[-1].endswith("of '...password=<redacted>')")
+    assert parse_transport("tls=1;bad=1").locate(parse_transport("tls=1;bad=1").diagnostics[0]).endswith(
+        "(character 6 of 'tls=1;bad=1')")  # a short string is quoted whole
+    data = yaml.safe_load(pem_env.read_text())
+    data["applications"]["TServer"]["ports"]["secure"]["transport"] = transport
+    env = write(tmp_path / "long.yaml", data)
+    size = env.stat().st_size
+    for argv in (["resolve", str(env), "--app", "TServer", "--port", "secure", "--json"],
+                 ["lint", str(env), "--format", "json"], ["lint", str(env)]):
+        proc = run_cli(*argv, cwd=tmp_path)
+        assert "Traceback" not in proc.stderr
+        assert len(proc.stdout) < 100 * size  # linear in the file (it was ~5,000 times the file: 170 MB)
+        assert "hunter2secret" not in proc.stdout

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -185,11 +187,14 @@ class _Lines:
 
 
 def _uri(path: str) -> str:
+    """A SARIF ``uri``: a URI reference (RFC 3986), relative to the working directory when the file is under it
+    (spaces, ``#``, ``%``, ``:`` and non-ASCII characters percent-encoded, as :meth:`Path.as_uri` does)."""
     p = Path(path)
     try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        relative = p.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         return p.resolve().as_uri()
+    return urllib.parse.quote(os.fsencode(relative.as_posix()))
 
 
 def _fingerprint(finding: Finding) -> str:
