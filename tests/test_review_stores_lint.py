@@ -236,6 +236,13 @@ def _hostile_server_files(directory: Path) -> Path:
             .public_key(key.public_key()).serial_number(2).not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=9))
             .add_extension(x509.SubjectAlternativeName(sans), critical=False).sign(ca_key, hashes.SHA256()))
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = (x509.CertificateBuilder().subject_name(name("agent\x1b[2J\x07\u202e")).issuer_name(ca_name)
+              .public_key(client_key.public_key()).serial_number(3).not_valid_before(now - dt.timedelta(days=1))
+              .not_valid_after(now + dt.timedelta(days=9)).sign(ca_key, hashes.SHA256()))
+    (directory / "cli.pem").write_bytes(client.public_bytes(serialization.Encoding.PEM))
+    (directory / "cli.key").write_bytes(client_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (directory / "srv.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
     (directory / "srv.key").write_bytes(key.private_bytes(
@@ -245,7 +252,8 @@ def _hostile_server_files(directory: Path) -> Path:
         "hosts": {"tsrv-host": {"ip": "127.0.0.1"}, "c": {"ip": "127.0.0.1"}},
         "applications": {
             "TServer": {"type": "T-Server", "host": "tsrv-host",
-                        "ports": {"secure": {"port": 7001, "transport": "tls=1"}},
+                        "ports": {"secure": {"port": 7001, "transport": "tls=1"},
+                                  "mutual": {"port": 7002, "transport": "tls=1;tls-mutual=1"}},
                         "annex": {"security": {"certificate": "srv.pem", "certificate-key": "srv.key", **trust}}},
             "Cl": {"type": "Third Party Application", "host": "c", "annex": {"security": trust},
                    "connections": [{"server": "TServer", "port-id": "secure", "transport": "tls=1"}]},
@@ -348,3 +356,30 @@ def test_diagnostics_of_a_long_transport_string_quote_only_its_neighbourhood(pem
         assert "Traceback" not in proc.stderr
         assert len(proc.stdout) < 100 * size  # linear in the file (it was ~5,000 times the file: 170 MB)
         assert "hunter2secret" not in proc.stdout
+
+
+def test_serve_escapes_the_subject_of_a_client_certificate(tmp_path: Path) -> None:
+    import socket
+    import ssl
+
+    env = _hostile_server_files(tmp_path)
+    server = subprocess.Popen(
+        [*CLI, "serve", str(env), "--app", "TServer", "--port", "mutual", "--address", "127.0.0.1:0", "--count", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="backslashreplace",
+    )
+    try:
+        assert server.stderr is not None
+        listening = server.stderr.readline().strip()
+        host, port = listening.rsplit(" ", 1)[-1].rsplit(":", 1)
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        context.check_hostname = False
+        context.load_cert_chain(tmp_path / "cli.pem", tmp_path / "cli.key")
+        with socket.create_connection((host, int(port)), timeout=WALL_CLOCK) as raw, \
+                context.wrap_socket(raw, server_hostname="tsrv-host") as tls:
+            tls.recv(1)  # the server closes after the handshake
+        out, _ = server.communicate(timeout=WALL_CLOCK)
+        assert "client CN=agent\\x1b[2J\\x07\\u202e" in out, out
+        assert not raw_controls(out)
+    finally:
+        server.kill()
+        server.communicate(timeout=WALL_CLOCK)

@@ -7,6 +7,7 @@ import sys
 import warnings
 from typing import TYPE_CHECKING
 
+from .._text import escape_text
 from ..addresses import LOOPBACK
 from ..errors import GenesysTLSError
 from ..resolve import resolve_server
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             emit_json(result.to_dict())
         else:
-            print(render(result))
+            print(escape_text(render(result), limit=None))  # the client's certificate names are escaped
         sys.stdout.flush()
 
     listening: list[Server] = []
