@@ -383,3 +383,20 @@ def test_serve_escapes_the_subject_of_a_client_certificate(tmp_path: Path) -> No
     finally:
         server.kill()
         server.communicate(timeout=WALL_CLOCK)
+
+
+def test_a_store_file_of_unterminated_key_blocks_is_refused_at_once(windows: PKIFiles, tmp_path: Path) -> None:
+    from genesys_tls.stores import MAX_STORE_FILE, _pem_key_blocks
+
+    begin = b"-----BEGIN PRIVATE KEY-----\n"
+    flood = tmp_path / "flood.key"
+    flood.write_bytes(begin * (MAX_STORE_FILE // len(begin)))  # a lazy BEGIN.*?END scan: minutes
+    assert windows.windows_environment is not None
+    data = yaml.safe_load(windows.windows_environment.read_text())
+    data["hosts"]["tsrv-host"]["store"]["personal"] = str(flood)
+    env = write(tmp_path / "flood.yaml", data)
+    proc = run_cli("resolve", str(env), "--app", "TServer", "--port", "mutual", cwd=tmp_path)  # bounded: 60 s
+    assert_user_error(proc)
+    assert "holds no PEM certificate or private key" in proc.stderr and "flood.key" in proc.stderr
+    block = b"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----"
+    assert _pem_key_blocks(b"x" + block + b"\n" + begin + block + begin) == [block, begin + block]
