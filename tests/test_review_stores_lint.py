@@ -261,17 +261,23 @@ def _hostile_server_files(directory: Path) -> Path:
     })
 
 
-def test_connect_report_escapes_what_a_hostile_server_certificate_holds(tmp_path: Path) -> None:
-    env = _hostile_server_files(tmp_path)
+def _serve(env: Path, port_id: str, count: int) -> tuple[subprocess.Popen[str], str]:
+    """``genesys-tls serve`` on a free loopback port, and the HOST:PORT it listens on."""
     server = subprocess.Popen(
-        [*CLI, "serve", str(env), "--app", "TServer", "--port", "secure", "--address", "127.0.0.1:0", "--count", "2"],
+        [*CLI, "serve", str(env), "--app", "TServer", "--port", port_id, "--address", "127.0.0.1:0", "--count",
+         str(count)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="backslashreplace",
     )
+    assert server.stderr is not None
+    listening = server.stderr.readline().strip()
+    assert listening.startswith("listening on"), listening
+    return server, listening.rsplit(" ", 1)[-1]
+
+
+def test_connect_report_escapes_what_a_hostile_server_certificate_holds(tmp_path: Path) -> None:
+    env = _hostile_server_files(tmp_path)
+    server, address = _serve(env, "secure", 2)
     try:
-        assert server.stderr is not None
-        listening = server.stderr.readline().strip()
-        assert listening.startswith("listening on"), listening
-        address = listening.rsplit(" ", 1)[-1]
         for extra in (["--show-certs"], []):
             proc = run_cli("connect", str(env), "--app", "Cl", "--connection", "TServer/secure", "--address",
                            address, *extra, cwd=tmp_path)
@@ -362,15 +368,9 @@ def test_serve_escapes_the_subject_of_a_client_certificate(tmp_path: Path) -> No
     import socket
     import ssl
 
-    env = _hostile_server_files(tmp_path)
-    server = subprocess.Popen(
-        [*CLI, "serve", str(env), "--app", "TServer", "--port", "mutual", "--address", "127.0.0.1:0", "--count", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="backslashreplace",
-    )
+    server, address = _serve(_hostile_server_files(tmp_path), "mutual", 1)
     try:
-        assert server.stderr is not None
-        listening = server.stderr.readline().strip()
-        host, port = listening.rsplit(" ", 1)[-1].rsplit(":", 1)
+        host, port = address.rsplit(":", 1)
         context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
         context.check_hostname = False
         context.load_cert_chain(tmp_path / "cli.pem", tmp_path / "cli.key")
