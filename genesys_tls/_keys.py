@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from ._pem import is_pem, private_file, read_file
 from .errors import ConfigurationError, Problem
 from .resolved import ResolvedSecurity
+from .stores import password_bytes
 
 __all__ = ["PasswordCallback", "PrivateKey", "load_certificates", "load_private_key"]
 
@@ -100,10 +101,6 @@ def load_certificates(
         raise _located(exc, resolved, option) from None
 
 
-def _password_bytes(password: str | bytes) -> bytes:
-    return password.encode("utf-8") if isinstance(password, str) else bytes(password)
-
-
 def load_private_key(
     path: str | os.PathLike[str],
     password: str | bytes | PasswordCallback | None = None,
@@ -159,7 +156,7 @@ def _load_key(
             "--password-env NAME on the command line; passwords are never read from the environment file)",
             file=str(path),
         )
-    secret = _password_bytes(password() if callable(password) else password)
+    secret = password_bytes(password() if callable(password) else password)
     try:
         return serialization.load_pem_private_key(data, secret), secret
     except (ValueError, TypeError):

@@ -37,6 +37,7 @@ __all__ = [
     "Side",
     "Source",
     "is_thumbprint",
+    "normalize_thumbprint",
     "option",
     "parse_boolean",
     "render_reference",
@@ -107,7 +108,10 @@ STORE_PROVIDER = "MSCAPI"
 _TRUE = ("1", "on", "yes", "true")
 _FALSE = ("0", "off", "no", "false")
 
-_THUMBPRINT = re.compile(r"^(?:[0-9A-Fa-f]{2}[ :]?){19}[0-9A-Fa-f]{2}$")
+_HEX40 = re.compile(r"[0-9A-Fa-f]{40}")
+# Separators people write between the digits, and the invisible left-to-right mark (and its kin) that the
+# Windows certificate dialog copies before the thumbprint.
+_THUMBPRINT_NOISE = re.compile(r"[\s:\u200e\u200f\ufeff]")
 _NAME = re.compile(r"^[A-Za-z0-9*_.:\[\]-]+$")
 
 
@@ -125,9 +129,18 @@ def parse_boolean(value: str) -> bool | None:
     return None
 
 
+def normalize_thumbprint(value: str) -> str | None:
+    """``value`` as a thumbprint (upper case, spaces, colons and invisible marks removed), ``None`` when it is
+    not 40 ASCII hex digits (a look-alike such as the ligature U+FB00, which upper-cases to ``FF``, is
+    not one)."""
+    text = _THUMBPRINT_NOISE.sub("", value)
+    return text.upper() if _HEX40.fullmatch(text) else None
+
+
 def is_thumbprint(value: str) -> bool:
-    """Whether a value looks like a Windows certificate thumbprint (SHA-1: 40 hex digits, spaces allowed)."""
-    return bool(_THUMBPRINT.match(value.strip()))
+    """Whether a value is a Windows certificate thumbprint (SHA-1: 40 hex digits, any case, spaces, colons and
+    invisible marks allowed): the one rule, :func:`normalize_thumbprint`, the store look-ups use too."""
+    return normalize_thumbprint(value) is not None
 
 
 @attrs.frozen

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from . import _files
-from ._pem import is_pem, pem_labels, private_file, spki
+from ._pem import is_pem, pem_blocks, pem_labels, private_file, spki
 from .errors import Category, ConfigurationError, Problem, TLSError
 
 __all__ = ["OPTION", "CRLCache", "CheckedCRLs", "HandshakeCRLs", "check_crls", "default_cache", "load_crls"]
@@ -38,7 +37,6 @@ __all__ = ["OPTION", "CRLCache", "CheckedCRLs", "HandshakeCRLs", "check_crls", "
 #: The Genesys option that names a CRL file.
 OPTION = "tls-crl"
 
-_PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.*?-----END X509 CRL-----", re.DOTALL)
 _VALID_FORMS = "a CRL file: PEM with one or more 'X509 CRL' blocks, or one DER CRL"
 
 StrPath = str | os.PathLike[str]
@@ -79,7 +77,7 @@ def _parse(data: bytes, path: StrPath) -> tuple[x509.CertificateRevocationList, 
             "CRL file is empty", file=file, option=OPTION, valid=_VALID_FORMS, problem=Problem.FILE_FORMAT
         )
     if is_pem(data):
-        blocks = _PEM_CRL.findall(data)
+        blocks = pem_blocks(data, rb"X509 CRL")  # one pass: no quadratic scan of unterminated blocks
         if not blocks:
             found = sorted(set(pem_labels(data)))
             raise ConfigurationError(

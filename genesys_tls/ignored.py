@@ -24,12 +24,13 @@ from typing import Any
 import attrs
 
 from ._suggest import suggest
+from ._text import redact
 from .catalogue import CATALOGUE, OTHER_TRANSPORT_PARAMETERS, SECURITY_SECTION, Level, Side, Source
 from .errors import closest
 from .model import Environment, Sections
 from .near_misses import normalized_name
 from .resolved import Reading, ResolvedSecurity
-from .transport import DiagnosticCode, TransportParameters
+from .transport import DiagnosticCode, TransportParameters, shown_piece
 
 __all__ = ["Ignored", "ignored", "misspelt_security_section"]
 
@@ -181,8 +182,8 @@ def _transport(level: _Level, params: TransportParameters) -> Iterator[Ignored]:
         elif diag.code is DiagnosticCode.UNKNOWN and diag.key:
             suggestions = closest(diag.key.strip(), _TRANSPORT_NAMES, n=1)
         yield Ignored(
-            "transport", diag.code.value, level.source.value, level.object, diag.key, diag.piece,
-            f"{diag.message} (character {diag.position} of {params.text!r})",
+            "transport", diag.code.value, level.source.value, level.object, diag.key, shown_piece(diag.piece),
+            params.locate(diag),
             rule=TRANSPORT_RULES[diag.code], suggestions=suggestions, position=diag.position,
         )
 
@@ -244,7 +245,7 @@ def _names(level: _Level, sections: Sections) -> Iterator[Ignored]:
                 close = (meant,) if meant else suggest(name, CATALOGUE, limit=1, cutoff=OPTION_CUTOFF)
                 if close:
                     yield Ignored(
-                        "name", "option-name", where, level.object, name, value,
+                        "name", "option-name", where, level.object, name, redact(value, name=name),
                         f"[{SECURITY_SECTION}] {name!r} is not a TLS option the runtime reads; did you mean "
                         f"{close[0]!r}?", rule="GT115" if meant and name.strip().lower() != meant else "GT113",
                         suggestions=close,
@@ -258,7 +259,7 @@ def _names(level: _Level, sections: Sections) -> Iterator[Ignored]:
             if meant is None:
                 continue
             yield Ignored(
-                "name", "section-name", where, level.object, name, value,
+                "name", "section-name", where, level.object, name, redact(value, name=name),
                 f"{meant} is in section [{section}], which the runtime does not read as [{SECURITY_SECTION}]"
                 f"{' (names are matched exactly)' if look_alike else f' (did you mean {SECURITY_SECTION!r}?)'}",
                 rule="GT115", suggestions=(SECURITY_SECTION,),

@@ -233,7 +233,7 @@ def _pfx_password(variable: str | None) -> bytes | None:
     """The PFX password from the environment variable NAME (``None``: no variable, unencrypted PFX)."""
     if variable is None:
         return None
-    from .stores import env_passwords
+    from .stores import env_passwords, password_bytes, pkcs12_password
 
     env_passwords(variable)  # refuses what is not a variable name
     value = os.environ.get(variable)
@@ -242,7 +242,7 @@ def _pfx_password(variable: str | None) -> bytes | None:
             f"the environment variable {variable!r} is not set or empty: it must hold the PFX password",
             option="pfx-password-env", value=variable, valid="the NAME of a set environment variable",
         )
-    return value.encode("utf-8")
+    return pkcs12_password(password_bytes(value), option="pfx-password-env", value=variable)
 
 
 def _windows_environment(

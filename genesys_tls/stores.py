@@ -52,7 +52,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from ._files import read_regular_file
-from ._pem import spki
+from ._pem import pem_blocks, spki
+from .catalogue import normalize_thumbprint
 from .errors import ConfigurationError
 
 __all__ = [
@@ -70,6 +71,8 @@ __all__ = [
     "env_passwords",
     "load_location",
     "normalize_thumbprint",
+    "password_bytes",
+    "pkcs12_password",
     "store_identity",
     "thumbprint",
 ]
@@ -91,21 +94,11 @@ _JAVA_MAGIC = {b"\xfe\xed\xfe\xed": "JKS", b"\xce\xce\xce\xce": "JCEKS"}
 MAX_STORE_FILE = 1 << 20
 #: Attribute names shown beyond RFC 4514's own: Windows writes emailAddress as ``E``.
 _NAMES = {NameOID.EMAIL_ADDRESS: "E"}
-_HEX40 = re.compile(r"^[0-9A-F]{40}$")
-# Windows' certificate dialog copies an invisible left-to-right mark before the thumbprint.
-_THUMBPRINT_NOISE = re.compile(r"[\s:\u200e\u200f\ufeff]")
 
 
 def thumbprint(cert: x509.Certificate) -> str:
     """The SHA-1 thumbprint of a certificate, 40 upper-case hex digits (Windows' "Thumbprint")."""
     return cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - SHA-1 is what a thumbprint is
-
-
-def normalize_thumbprint(value: str) -> str | None:
-    """``value`` as a thumbprint (upper case, spaces, colons and invisible marks removed), ``None`` when it is
-    not 40 hex digits."""
-    text = _THUMBPRINT_NOISE.sub("", value).upper()
-    return text if _HEX40.match(text) else None
 
 
 def env_passwords(variable: str, *, environ: Mapping[str, str] | None = None) -> PasswordSource:
@@ -220,14 +213,48 @@ def _read_bounded(path: Path, location: str) -> bytes:
         raise exc.located(object=location) from None
 
 
+def password_bytes(value: str | bytes) -> bytes:
+    """A password as the bytes OpenSSL and ``cryptography`` take: text as UTF-8, and an environment
+    variable's bytes that are not UTF-8 as they were set (``os.environ`` keeps them as lone surrogates).
+
+    Raises:
+        ConfigurationError: text that no byte string stands for (a lone surrogate typed in code); the
+            password itself is never shown.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise ConfigurationError(
+            "the password holds a character that cannot be written as bytes (a lone surrogate); the password "
+            "is not shown", valid="UTF-8 text, or the bytes of an environment variable",
+        ) from None
+
+
 def _password_bytes(value: str | bytes | None) -> bytes | None:
-    if value is None or isinstance(value, bytes):
-        return value or None
-    return value.encode("utf-8") or None
+    return None if value is None else password_bytes(value) or None
 
 
-_PEM_KEY = re.compile(rb"-----BEGIN (?:[A-Z0-9 ]+ )?PRIVATE KEY-----.*?-----END (?:[A-Z0-9 ]+ )?PRIVATE KEY-----",
-                      re.DOTALL)
+def pkcs12_password(
+    secret: bytes, *, file: str | None = None, object: str | None = None, option: str | None = None,
+    value: str | None = None,
+) -> bytes:
+    """``secret`` when it can be a PKCS#12 password: PKCS#12 passwords are text (BMPString), so bytes that are
+    not UTF-8 (an environment variable set in another encoding) are refused, naming the file, object or
+    option (``value``: the variable's NAME), never the password."""
+    try:
+        secret.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError(
+            "the PKCS#12 password is not UTF-8 text (PKCS#12 passwords are text): set the variable in UTF-8; "
+            "the password is not shown", file=file, object=object, option=option, value=value,
+            valid="a UTF-8 password",
+        ) from None
+    return secret
+
+
+_PRIVATE_KEY_LABEL = rb"(?:[A-Z0-9 ]+ )?PRIVATE KEY"
 
 
 class CertificateStore:
@@ -454,7 +481,7 @@ def _load_pem(
             raise ConfigurationError("a PEM certificate of the store cannot be parsed", file=str(path),
                                      object=location, valid="PEM certificates") from None
     keys: list[PrivateKeyTypes] = []
-    for block in _PEM_KEY.findall(data):
+    for block in pem_blocks(data, _PRIVATE_KEY_LABEL):
         keys.append(_load_pem_key(path, block, passwords, location))
     if not certs and not keys:
         raise ConfigurationError("the file holds no PEM certificate or private key", file=str(path),
@@ -483,9 +510,11 @@ def _load_pem_key(path: Path, block: bytes, passwords: PasswordSource | None, lo
 
 def _load_pkcs12(path: Path, data: bytes, passwords: PasswordSource | None, location: str) -> list[StoreEntry]:
     secret = _password_bytes(passwords(path)) if passwords is not None else None
+    if secret is not None:
+        pkcs12_password(secret, file=str(path), object=location)
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, secret)
-    except ValueError:
+    except (ValueError, TypeError):
         reason = ("wrong password for the PKCS#12 file, or not a PKCS#12 file" if secret is not None
                   else "the PKCS#12 file is encrypted and no password was given, or it is not a PKCS#12 file")
         raise ConfigurationError(reason, file=str(path), object=location,

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 
 import attrs
 
+from ._text import secret_name
 from .catalogue import CATALOGUE, OTHER_TRANSPORT_PARAMETERS
 
 __all__ = [
@@ -95,6 +96,51 @@ class TransportParameters(Mapping[str, str]):
 
     def __hash__(self) -> int:
         return hash(frozenset(self._values.items()))
+
+    @property
+    def shown(self) -> str:
+        """:attr:`text` as messages show it: the value of each piece whose name says it is a secret
+        (``password=...``, ``pass=...``) replaced by ``<redacted>``."""
+        return ";".join(shown_piece(piece) for piece in self.text.split(";"))
+
+    def excerpt(self, position: int) -> str:
+        """:attr:`shown` when the text is short; else the text from the piece at ``position`` (a character
+        offset of :attr:`text`) on, at most :data:`EXCERPT` characters, with ``...`` where text is left out
+        (every diagnostic of a long string quoting all of it would make the output grow with the square of
+        its length)."""
+        if len(self.text) <= EXCERPT:
+            return self.shown
+        first = self.text.rfind(";", 0, position) + 1
+        parts: list[str] = []
+        end = first  # the offset after the last piece taken
+        while end <= len(self.text) and sum(map(len, parts)) + len(parts) <= EXCERPT:
+            stop = self.text.find(";", end)
+            stop = len(self.text) if stop < 0 else stop
+            parts.append(shown_piece(self.text[end:stop]))
+            end = stop + 1
+        text = ";".join(parts)
+        cut = len(text) > EXCERPT or end < len(self.text)
+        return ("..." if first else "") + text[:EXCERPT] + ("..." if cut else "")
+
+    def locate(self, diagnostic: TransportDiagnostic) -> str:
+        """The diagnostic's message with where it is: ``MESSAGE (character N of 'TEXT')``, secrets redacted,
+        a long string shortened around the piece (:meth:`excerpt`)."""
+        return f"{diagnostic.message} (character {diagnostic.position} of {self.excerpt(diagnostic.position)!r})"
+
+
+#: How much of a long transport string a diagnostic quotes (characters).
+EXCERPT = 120
+
+
+def shown_piece(piece: str) -> str:
+    """A ``name=value`` piece as messages show it: ``name=<redacted>`` when the name says the value is a
+    secret."""
+    key, equals, _ = piece.partition("=")
+    return f"{key}=<redacted>" if equals and secret_name(key) else piece
+
+
+def _shown_value(key: str, value: str) -> str:
+    return "<redacted>" if secret_name(key) else value
 
 
 def parse_transport(text: str | None) -> TransportParameters:
@@ -180,7 +226,8 @@ def _parse_pieces(text: str) -> TransportParameters:
                     start,
                     piece,
                     key,
-                    f"{key!r} is given again: the first value {values[key]!r} wins, {value!r} is ignored",
+                    f"{key!r} is given again: the first value {_shown_value(key, values[key])!r} wins, "
+                    f"{_shown_value(key, value)!r} is ignored",
                 )
             )
             continue
@@ -191,7 +238,7 @@ def _parse_pieces(text: str) -> TransportParameters:
             read_as = (
                 f"the runtime looks for {stripped!r} and does not find {key!r}"
                 if stripped != key
-                else f"the value is read with its spaces as {value!r}"
+                else f"the value is read with its spaces as {_shown_value(key, value)!r}"
             )
             diags.append(
                 TransportDiagnostic(
@@ -199,7 +246,7 @@ def _parse_pieces(text: str) -> TransportParameters:
                     start,
                     piece,
                     key,
-                    f"white space around the {where} in {piece!r}: {read_as} "
+                    f"white space around the {where} in {shown_piece(piece)!r}: {read_as} "
                     "(Genesys allows no spaces around ';' and '=')",
                 )
             )

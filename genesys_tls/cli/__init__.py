@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -78,5 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM stop a command as Ctrl-C does (``serve`` closes its listener, and the private temporary
+    directory of key files is removed at exit); the default action would kill the process before that."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def console() -> None:  # pragma: no cover - console-script wrapper
+    stop_on_sigterm()
     sys.exit(main())

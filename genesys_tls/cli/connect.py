@@ -86,7 +86,8 @@ def render(result: HandshakeResult, resolved: ResolvedSecurity) -> str:
         lines.append(f"  protocol: {result.protocol}  cipher: {result.cipher}")
     if result.peer is not None:
         sans = ", ".join(map(safe, result.peer.sans)) or "no subjectAltName"
-        lines.append(f"  peer: {safe(result.peer.subject)} (issuer {safe(result.peer.issuer)}; {sans})")
+        # each value escaped; the whole line shortened (a server may send thousands of SANs)
+        lines.append(escape_text(f"  peer: {safe(result.peer.subject)} (issuer {safe(result.peer.issuer)}; {sans})"))
     lines.append(f"  checks: {', '.join(result.checks) or 'none'}")
     if result.error is not None:
         lines.append(f"  error: {result.error[0].value}: {safe(result.error[1])}")

@@ -108,7 +108,7 @@ def render_table(res: ResolvedSecurity, unused: Sequence[Ignored] = ()) -> str:
     else:
         lines.append(f"{safe(res.application)} port {safe(res.port_id)} (server side)")
     lines.append(f"mode: {res.mode.value}    reading: {res.reading.value}")
-    rows = [("option", "value", "source", "object", "shadowed")]
+    rows: list[tuple[str, ...]] = [("option", "value", "source", "object", "shadowed")]
     for opt in res:
         value = "(unset)" if opt.value is None else repr(opt.value) if opt.value == "" else opt.value
         source = opt.source.value

@@ -96,7 +96,7 @@ def _check_layer(ctx: LintContext, layer: _Layer) -> None:
             ctx.emit(
                 _DIAGNOSTIC_RULES[diag.code].finding(
                     layer.object,
-                    f"{diag.message} (character {diag.position} of {layer.transport.text!r})",
+                    layer.transport.locate(diag),
                     hint=_TRANSPORT_HINT,
                     level=layer.level,
                     option=key or None,

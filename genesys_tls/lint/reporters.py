@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -65,15 +67,15 @@ def render_text(report: Report) -> str:
     line of its option is known, then the suppressed findings and one summary line."""
     lines: list[str] = []
     if report.source:
-        lines.append(f"{report.source} (reading: {report.reading})")
+        lines.append(escape_text(f"{report.source} (reading: {report.reading})", limit=None))
         lines.append("")
     for obj, findings in report.by_object().items():
-        lines.append(obj)
+        lines.append(escape_text(obj))
         for f in findings:
-            lines.append(f"  {f.severity.value:<7} {f.code} {f.rule}{_where(f)}")
-            lines.append(f"          {f.message}")
+            lines.append(escape_text(f"  {f.severity.value:<7} {f.code} {f.rule}{_where(f)}"))
+            lines.append(escape_text(f"          {f.message}", limit=None))
             if f.hint:
-                lines.append(f"          fix: {f.hint}")
+                lines.append(escape_text(f"          fix: {f.hint}", limit=None))
             line = report.line(f) if report.source else None
             if line is not None:
                 lines.append(escape_text(f"          at {f.file or report.source}:{line}"))
@@ -185,11 +187,14 @@ class _Lines:
 
 
 def _uri(path: str) -> str:
+    """A SARIF ``uri``: a URI reference (RFC 3986), relative to the working directory when the file is under it
+    (spaces, ``#``, ``%``, ``:`` and non-ASCII characters percent-encoded, as :meth:`Path.as_uri` does)."""
     p = Path(path)
     try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        relative = p.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         return p.resolve().as_uri()
+    return urllib.parse.quote(os.fsencode(relative.as_posix()))
 
 
 def _fingerprint(finding: Finding) -> str:

@@ -257,14 +257,12 @@ def load_suppressions(
         ConfigurationError: unreadable file (regular files only, at most 4 MiB), invalid YAML, or any error of
             :func:`parse_suppressions`; it names the file and the entry.
     """
-    import yaml
-
-    from ..loaders import _AliasLimitError, _TextLoader, _YAMLShapeError
+    from ..loaders import _parse
 
     name = str(path)
     text = _files.read_text_file(Path(path), limit=MAX_SUPPRESSIONS_BYTES, what="suppressions file")
-    try:
-        data = yaml.load(text.lstrip("\ufeff"), Loader=_TextLoader)  # noqa: S506 - text, lists and dicts only
-    except (yaml.YAMLError, _YAMLShapeError, _AliasLimitError, RecursionError) as exc:
-        raise ConfigurationError(f"invalid suppressions file: {' '.join(str(exc).split())}", file=name) from None
+    try:  # the environment files' YAML reader: text, lists and mappings only, aliases bounded
+        data = _parse(text, "yaml", name)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"suppressions file: {exc.reason}", file=name) from None
     return parse_suppressions(data, file=name, env=env, rules=rules)
