@@ -471,6 +471,8 @@ def _many_alike(seed: int) -> str:
     conns = ["tls-target-name-check=host", "", "tls=1", "client-auth=0", "tls=0", "tls-target-name-chek=host",
              "tls-target-name-check=host;sec-protocol=TLSv1.2",
              "tls-target-name=other.example;tls-target-name-check=host"]
+    levels = [("tls-target-name-check", "host"), ("tls", "1"), ("sec-protocol", "TLSv1.1"), ("certificat", "cli.pem"),
+              ("client-auth", "0"), ("tls-mutual", "1")]
     n = 80
     apps: dict[str, Any] = {}
     for i in range(n):
@@ -478,8 +480,9 @@ def _many_alike(seed: int) -> str:
         app["ports"] = {"secure": {"port": 7001, "transport": rng.choice(ports)}}
         if rng.random() < 0.3:
             app["ports"]["default"] = {"port": 7000, "transport": rng.choice(["tls=1", ""])}
-        if rng.random() < 0.1:
-            app["options"] = {"security": {"tls-target-name-check": "host"}}
+        for level in ("options", "annex"):  # equal contents in objects of their own
+            if rng.random() < 0.25:
+                app[level] = {"security": dict([rng.choice(levels)])}
         connections = []
         for _ in range(rng.randrange(1, 6)):
             conn: dict[str, Any] = {"server": f"A{rng.randrange(n)}", "transport": rng.choice(conns)}

@@ -240,6 +240,7 @@ class LintContext:
         self.clean: set[Hashable] = set()
         self._share = SHARE_CLEAN_CHECKS
         self._ports: set[tuple[str, str]] = set()
+        self._inputs: dict[int, tuple[tuple[str, str], ...]] = {}
         self._selected = selected
         #: finding -> where in the environment file it is written, when a check knows better than its
         #: object, level and option (see :meth:`~genesys_tls.lint.engine.Report.line`)
@@ -332,9 +333,15 @@ class LintContext:
         self.connections_resolved += 1
         return resolve()
 
-    def inputs(self, mapping: Mapping[str, str] | None) -> int | None:
-        """What a level's mapping contributes to a :meth:`shared` key: its identity (the model is immutable
-        and the environment holds the mapping for the whole run), ``None`` for an empty one."""
-        return id(mapping) if mapping else None
+    def inputs(self, mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...] | None:
+        """What a level's mapping contributes to a :meth:`shared` key: its names and values in order (the same
+        for equal mappings of different objects), ``None`` for an empty one. Computed once per mapping (the
+        model is immutable and the environment holds the mapping for the whole run)."""
+        if not mapping:
+            return None
+        known = self._inputs.get(id(mapping))
+        if known is None:
+            known = self._inputs[id(mapping)] = tuple(mapping.items())
+        return known
 
 

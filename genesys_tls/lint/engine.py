@@ -5,7 +5,7 @@ Cost is linear in the size of the environment: every level is scanned once, ever
 file read and parsed once per run however many objects name it (:class:`~genesys_tls.lint.context.FileCache`,
 keyed by absolute path).
 Answers derived from files (chain verification, name matching, CRL trust) are memoized per distinct input.
-Levels, ports and connections with the same inputs (the same mappings and transport parameters, Hosts and
+Levels, ports and connections with the same inputs (equal options, the same transport parameters, Hosts and
 application types, differing only by their names) are checked once when the check finds nothing: the later
 ones cannot find anything either, so they are skipped; a check that finds something runs for every object, so
 each finding names its own object (:meth:`~genesys_tls.lint.context.LintContext.shared`).

@@ -71,7 +71,7 @@ def connection_object(app: Application, conn: Connection) -> str:
 def scan_layers(ctx: LintContext) -> None:
     """Everything that can be judged where it is written, level by level (GT1xx, GT3xx/GT4xx file content).
 
-    Levels with the same content (the same mapping, or the same transport parameters, at the same kind of
+    Levels with the same content (equal options, or the same transport parameters, at the same kind of
     level on the same kind of host) are checked once when the check finds nothing
     (:meth:`~genesys_tls.lint.context.LintContext.shared`)."""
     env = ctx.env
