@@ -126,15 +126,29 @@ def near_misses(environment: Environment) -> list[NearMiss]:
         [('Security', 'security')]
     """
     found: list[NearMiss] = []
+    # the look-alike names of each distinct transport object (the loader shares equal ones), named per place
+    names: dict[int, list[tuple[str, str]]] = {}
+
+    def transport(template: str, app: str, part: object, level: str, value: TransportParameters) -> None:
+        hits = names.get(id(value))
+        if hits is None:
+            hits = names[id(value)] = [(m.written, m.intended) for m in _transport("", level, value)]
+        if hits:
+            where = template.format(app, part)
+            found.extend(NearMiss(where, level, written, intended, "transport") for written, intended in hits)
+
     for host in environment.hosts.values():
-        found.extend(_sections(host.name, "host-annex", host.annex))
+        if host.annex:
+            found.extend(_sections(host.name, "host-annex", host.annex))
     for app in environment.applications.values():
-        found.extend(_sections(app.name, "application-options", app.options))
-        found.extend(_sections(app.name, "application-annex", app.annex))
+        if app.options:
+            found.extend(_sections(app.name, "application-options", app.options))
+        if app.annex:
+            found.extend(_sections(app.name, "application-annex", app.annex))
         for port in app.ports.values():
-            found.extend(_transport(f"{app.name}/{port.id}", "port", port.transport))
+            transport("{}/{}", app.name, port.id, "port", port.transport)
         for index, conn in enumerate(app.connections):
-            found.extend(_transport(f"{app.name} connection #{index + 1}", "connection", conn.transport))
+            transport("{} connection #{}", app.name, index + 1, "connection", conn.transport)
     return found
 
 

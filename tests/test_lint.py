@@ -23,6 +23,7 @@ import genesys_tls as gt
 from genesys_tls.catalogue import CATALOGUE
 from genesys_tls.errors import ConfigurationError
 from genesys_tls.lint import RULES, Finding, Report, Severity, examples, lint
+from genesys_tls.lint import context as context_module
 from genesys_tls.lint import ports as ports_module
 from genesys_tls.lint import rules as rules_module
 from genesys_tls.lint.docs import render, write_example_pki
@@ -417,7 +418,9 @@ def test_file_findings_are_reported_once_where_the_file_is_named(pki: Path) -> N
     assert [(f.object, f.level) for f in only(report, "GT305")] == [("srv", "host-annex")]
 
 
-def test_files_are_read_once_and_ports_resolved_once(pki: Path) -> None:
+@pytest.mark.parametrize("share", [False, True], ids=["each-on-its-own", "shared"])
+def test_files_are_read_once_and_ports_resolved_once(pki: Path, share: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(context_module, "SHARE_CLEAN_CHECKS", share)
     n = 60
     apps = "".join(
         f"  A{i}:\n    type: T-Server\n    host: {'srv' if i % 2 else 'cli'}\n"
@@ -437,8 +440,86 @@ def test_files_are_read_once_and_ports_resolved_once(pki: Path) -> None:
     files = report.stats.files
     assert set(Path(p).name for p in files.reads) == {"srv.pem", "srv.key", "cli.pem", "cli.key", "ca.pem", "crl.pem"}
     assert files.max_reads == 1
-    assert files.hits > 4 * n  # every connection used the cache
+    if share:  # 4 distinct links (host to host) checked, the other connections share their answer
+        assert not report.findings
+        assert report.stats.checks_shared > 2 * n - 8
+    else:
+        assert files.hits > 4 * n  # every connection used the cache
+        assert report.stats.checks_shared == 0
     assert report.stats.ports_resolved == n and report.stats.connections_resolved == 2 * n
+
+
+def _many_alike(seed: int) -> str:
+    """An environment where many connections, ports and levels share their inputs (the same hosts, types and
+    transport parameters under other names), some of them clean and some with findings of every scope."""
+    import random
+
+    rng = random.Random(seed)
+    hosts = {
+        "srv": {"certificate": "srv.pem", "certificate-key": "srv.key", "trusted-ca": "ca.pem", "tls-crl": "crl.pem"},
+        "cli": {"certificate": "cli.pem", "certificate-key": "cli.key", "trusted-ca": "ca.pem"},
+        "wrong": {"certificate": "wrong-name.pem", "certificate-key": "wrong-name.key", "trusted-ca": "ca.pem"},
+        "revoked": {"certificate": "revoked.pem", "certificate-key": "revoked.key", "trusted-ca": "ca.pem",
+                    "tls-crl": "crl.pem"},
+        "untrusted": {"certificate": "untrusted.pem", "certificate-key": "untrusted.key", "trusted-ca": "other-ca.pem"},
+        "noca": {"certificate": "cli.pem", "certificate-key": "cli.key"},
+        "bare": {},
+    }
+    types = ["T-Server", "SIP Server", "Third Party Application", "Interaction Concentrator", "CCView",
+             "Not A Type"]
+    ports = ["tls=1", "tls=1;tls-mutual=1", "upgrade=1", "", "tls=1;sec-protocol=TLSv1.3", "tls=1;tls-mutual=1"]
+    conns = ["tls-target-name-check=host", "", "tls=1", "client-auth=0", "tls=0", "tls-target-name-chek=host",
+             "tls-target-name-check=host;sec-protocol=TLSv1.2",
+             "tls-target-name=other.example;tls-target-name-check=host"]
+    levels = [("tls-target-name-check", "host"), ("tls", "1"), ("sec-protocol", "TLSv1.1"), ("certificat", "cli.pem"),
+              ("client-auth", "0"), ("tls-mutual", "1")]
+    n = 80
+    apps: dict[str, Any] = {}
+    for i in range(n):
+        app: dict[str, Any] = {"type": rng.choice(types), "host": rng.choice([*hosts, *["srv", "cli"] * 3])}
+        app["ports"] = {"secure": {"port": 7001, "transport": rng.choice(ports)}}
+        if rng.random() < 0.3:
+            app["ports"]["default"] = {"port": 7000, "transport": rng.choice(["tls=1", ""])}
+        for level in ("options", "annex"):  # equal contents in objects of their own
+            if rng.random() < 0.25:
+                app[level] = {"security": dict([rng.choice(levels)])}
+        connections = []
+        for _ in range(rng.randrange(1, 6)):
+            conn: dict[str, Any] = {"server": f"A{rng.randrange(n)}", "transport": rng.choice(conns)}
+            if rng.random() < 0.8:
+                conn["port-id"] = "secure"
+            connections.append(conn)
+        app["connections"] = connections
+        apps[f"A{i}"] = app
+    for app in apps.values():  # each connection to a port its server has, or to none
+        for conn in app["connections"]:
+            theirs = sorted(apps[conn["server"]]["ports"])
+            if "port-id" in conn or "default" not in theirs:
+                conn["port-id"] = rng.choice(theirs)
+    return json.dumps({
+        "hosts": {name: {"annex": {"security": security}} if security else {} for name, security in hosts.items()},
+        "applications": apps,
+    })
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shared_checks_find_exactly_what_checking_each_object_alone_finds(
+    pki: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = _many_alike(seed)
+    shared = lint_text(text, pki)
+    monkeypatch.setattr(context_module, "SHARE_CLEAN_CHECKS", False)
+    alone = lint_text(text, pki)
+    assert shared.stats.checks_shared > 50 and alone.stats.checks_shared == 0  # the sharing did happen
+    assert len(alone.findings) > 50 and len(codes(alone)) > 10  # on links with findings of many rules
+    assert shared.findings == alone.findings  # the same findings, in the same order, each on its own object
+    assert shared.to_dict(lines=True) == alone.to_dict(lines=True)
+    assert shared.paths == alone.paths
+    assert dict(shared.stats.files.reads) == dict(alone.stats.files.reads)
+    assert (shared.stats.ports_resolved, shared.stats.connections_resolved) == (
+        alone.stats.ports_resolved,
+        alone.stats.connections_resolved,
+    )
 
 
 # ============================================================================================ GT5xx

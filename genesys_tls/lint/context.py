@@ -32,9 +32,13 @@ from ..model import Environment
 from ..resolve import Reading, ResolvedSecurity, resolve_server
 from .rules import RULES, Finding
 
-__all__ = ["CacheStats", "FileCache", "FileProblem", "LintContext", "Loaded"]
+__all__ = ["SHARE_CLEAN_CHECKS", "CacheStats", "FileCache", "FileProblem", "LintContext", "Loaded"]
 
 T = TypeVar("T")
+
+#: Whether a run checks each distinct set of inputs once (:meth:`LintContext.shared`). Only tests turn it
+#: off, to compare the shared run with one that checks every object on its own.
+SHARE_CLEAN_CHECKS = True
 
 
 # =========================================================================================== file cache
@@ -206,8 +210,12 @@ class LintContext:
         expiry_days: the warning window for certificates and CRLs.
         files: the run's :class:`FileCache`.
         findings: the findings, in the order found, without duplicates.
-        ports_resolved: how many server ports were resolved (each once).
-        connections_resolved: how many client connections were resolved.
+        ports_resolved: how many server ports were resolved (each once, or answered by a port with the same
+            inputs).
+        connections_resolved: how many client connections were resolved (each once, or answered by a
+            connection with the same inputs).
+        emitted: how many findings the checks emitted so far (before selection and de-duplication).
+        shared_checks: how many checks were answered by an earlier check of the same inputs.
     """
 
     def __init__(
@@ -225,8 +233,14 @@ class LintContext:
         self.expiry_days = expiry_days
         self.files = FileCache()
         self.findings: list[Finding] = []
-        self.ports_resolved = 0
         self.connections_resolved = 0
+        self.emitted = 0
+        self.shared_checks = 0
+        #: keys of the checks whose inputs were checked once and emitted nothing (see :meth:`shared`)
+        self.clean: set[Hashable] = set()
+        self._share = SHARE_CLEAN_CHECKS
+        self._ports: set[tuple[str, str]] = set()
+        self._inputs: dict[int, tuple[tuple[str, str], ...]] = {}
         self._selected = selected
         #: finding -> where in the environment file it is written, when a check knows better than its
         #: object, level and option (see :meth:`~genesys_tls.lint.engine.Report.line`)
@@ -238,6 +252,7 @@ class LintContext:
     def emit(self, finding: Finding, *, path: tuple[str | int, ...] | None = None) -> None:
         """Record a finding (unless its rule is not selected, or the same finding was recorded already);
         ``path``: where it is written in the environment file, when the object, level and option do not say."""
+        self.emitted += 1
         if self._selected is not None and finding.code not in self._selected:
             return
         key = (finding.code, finding.object, finding.level, finding.option, finding.message)
@@ -264,6 +279,35 @@ class LintContext:
                 )
             )
 
+    def shared(
+        self, key: Hashable | None, object: str, level: str | None, check: Callable[..., None], *args: Any
+    ) -> bool:
+        """Run one check through :meth:`guard`, once per distinct ``key`` when it emits nothing.
+
+        ``key`` names every input of the check other than the names it writes in its findings (``None``: the
+        inputs cannot be told, the check runs). A check that emitted nothing for a key emits nothing for any
+        object with the same key, so the later ones are skipped; a check that emitted something (or failed)
+        runs again for each object, so every finding keeps its own object's names. Returns whether the check
+        was answered by an earlier one.
+        """
+        if key is not None and key in self.clean:
+            self.shared_checks += 1
+            return True
+        before = self.emitted
+        self.guard(object, level, check, *args)
+        if key is not None and self._share and self.emitted == before:
+            self.clean.add(key)
+        return False
+
+    @property
+    def ports_resolved(self) -> int:
+        """How many distinct server ports were resolved or answered by a port with the same inputs."""
+        return len(self._ports)
+
+    def port_known(self, app: str, port_id: str) -> None:
+        """Count a port whose checks an earlier port with the same inputs answered."""
+        self._ports.add((app, port_id))
+
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per key for the whole run."""
         try:
@@ -277,7 +321,7 @@ class LintContext:
         which ``GT110`` reports where it is written)."""
         key = (app, port_id)
         if key not in self._servers:
-            self.ports_resolved += 1
+            self._ports.add(key)
             try:
                 self._servers[key] = resolve_server(self.env, app, port_id, reading=self.reading)
             except ConfigurationError:
@@ -288,5 +332,16 @@ class LintContext:
         """Resolve a client connection, counting it."""
         self.connections_resolved += 1
         return resolve()
+
+    def inputs(self, mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...] | None:
+        """What a level's mapping contributes to a :meth:`shared` key: its names and values in order (the same
+        for equal mappings of different objects), ``None`` for an empty one. Computed once per mapping (the
+        model is immutable and the environment holds the mapping for the whole run)."""
+        if not mapping:
+            return None
+        known = self._inputs.get(id(mapping))
+        if known is None:
+            known = self._inputs[id(mapping)] = tuple(mapping.items())
+        return known
 
 

@@ -178,7 +178,11 @@ def render() -> str:
         "",
         "Every level is scanned once, every listening port resolved once, every connection resolved once, and",
         "every certificate, key and CRL file read and parsed once per run however many objects name it; cost",
-        "grows linearly with the environment. Measured figures: [lint-benchmark.md](lint-benchmark.md).",
+        "grows linearly with the environment. Levels, ports and connections that differ only by their names",
+        "(the same values, Hosts, target port settings and application types) are checked once when the check",
+        "finds nothing, and the others share that answer; wherever a check finds something it runs on each",
+        "object, so the findings are exactly those of checking every object on its own, each naming its own",
+        "object. Measured figures: [lint-benchmark.md](lint-benchmark.md).",
     ]
     return "\n".join(out) + "\n"
 

@@ -5,6 +5,10 @@ Cost is linear in the size of the environment: every level is scanned once, ever
 file read and parsed once per run however many objects name it (:class:`~genesys_tls.lint.context.FileCache`,
 keyed by absolute path).
 Answers derived from files (chain verification, name matching, CRL trust) are memoized per distinct input.
+Levels, ports and connections with the same inputs (equal options, the same transport parameters, Hosts and
+application types, differing only by their names) are checked once when the check finds nothing: the later
+ones cannot find anything either, so they are skipped; a check that finds something runs for every object, so
+each finding names its own object (:meth:`~genesys_tls.lint.context.LintContext.shared`).
 
 The engine never lets an exception out of a check: a check that fails unexpectedly becomes a ``GT900``
 finding on the object it was looking at, and the other checks run.
@@ -43,13 +47,17 @@ class LintStats:
 
     Attributes:
         files: the file cache's counters.
-        ports_resolved: server ports resolved (each once).
-        connections_resolved: client connections resolved (each once).
+        ports_resolved: server ports resolved (each once, or answered by a port with the same inputs).
+        connections_resolved: client connections resolved (each once, or answered by a connection with the
+            same inputs).
+        checks_shared: checks of a level, port or connection skipped because one with the same inputs found
+            nothing already (the findings are the same as when every object is checked on its own).
     """
 
     files: CacheStats
     ports_resolved: int
     connections_resolved: int
+    checks_shared: int = 0
 
 
 @attrs.frozen
@@ -292,7 +300,7 @@ def lint(
         reading=chosen.value,
         expiry_days=expiry_days,
         now=moment,
-        stats=LintStats(ctx.files.stats(), ctx.ports_resolved, ctx.connections_resolved),
+        stats=LintStats(ctx.files.stats(), ctx.ports_resolved, ctx.connections_resolved, ctx.shared_checks),
         suppressed=suppressed,
         suppressions=given,
         env=env,

@@ -8,7 +8,7 @@ values and levels; the file content of each level goes to :func:`genesys_tls.lin
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import attrs
 
@@ -65,28 +65,48 @@ def connection_object(app: Application, conn: Connection) -> str:
     return f"{app.name} -> {conn.server}/{conn.port_id or DEFAULT_PORT_ID}"
 
 
-def _layers(ctx: LintContext) -> Iterator[_Layer]:
-    env = ctx.env
-    for host in env.hosts.values():
-        yield _Layer(host.name, Level.HOST_ANNEX, host.security, host.os is HostOS.WINDOWS)
-    for app in env.applications.values():
-        own = env.host_of(app)
-        windows = bool(own is not None and own.os is HostOS.WINDOWS)
-        yield _Layer(app.name, Level.APPLICATION_OPTIONS, app.security_options, windows)
-        yield _Layer(app.name, Level.APPLICATION_ANNEX, app.security_annex, windows)
-        for port in app.ports.values():
-            yield _Layer(f"{app.name}/{port.id}", Level.PORT, port.transport, windows, port.transport)
-        for conn in app.connections:
-            yield _Layer(connection_object(app, conn), Level.CONNECTION, conn.transport, windows, conn.transport)
-
-
 # =========================================================================================== scan 1: layers
 
 
 def scan_layers(ctx: LintContext) -> None:
-    """Everything that can be judged where it is written, level by level (GT1xx, GT3xx/GT4xx file content)."""
-    for layer in _layers(ctx):
-        ctx.guard(layer.object, layer.level.value, _check_layer, ctx, layer)
+    """Everything that can be judged where it is written, level by level (GT1xx, GT3xx/GT4xx file content).
+
+    Levels with the same content (equal options, or the same transport parameters, at the same kind of
+    level on the same kind of host) are checked once when the check finds nothing
+    (:meth:`~genesys_tls.lint.context.LintContext.shared`)."""
+    env = ctx.env
+    for host in env.hosts.values():
+        windows = host.os is HostOS.WINDOWS
+        _scan_layer(ctx, host.name, Level.HOST_ANNEX, host.security, windows)
+    clean = ctx.clean
+    for app in env.applications.values():
+        own = env.host_of(app)
+        windows = bool(own is not None and own.os is HostOS.WINDOWS)
+        _scan_layer(ctx, app.name, Level.APPLICATION_OPTIONS, app.security_options, windows)
+        _scan_layer(ctx, app.name, Level.APPLICATION_ANNEX, app.security_annex, windows)
+        for port in app.ports.values():
+            key = ("layer", Level.PORT, windows, id(port.transport))
+            if key in clean:
+                ctx.shared_checks += 1
+                continue
+            layer = _Layer(f"{app.name}/{port.id}", Level.PORT, port.transport, windows, port.transport)
+            ctx.shared(key, layer.object, layer.level.value, _check_layer, ctx, layer)
+        for conn in app.connections:
+            key = ("layer", Level.CONNECTION, windows, id(conn.transport))
+            if key in clean:
+                ctx.shared_checks += 1
+                continue
+            layer = _Layer(connection_object(app, conn), Level.CONNECTION, conn.transport, windows, conn.transport)
+            ctx.shared(key, layer.object, layer.level.value, _check_layer, ctx, layer)
+
+
+def _scan_layer(ctx: LintContext, obj: str, level: Level, values: Mapping[str, str], windows: bool) -> None:
+    """One level of a Host or an Application (options or annex)."""
+    key = ("layer", level, windows, ctx.inputs(values))
+    if key in ctx.clean:
+        ctx.shared_checks += 1
+        return
+    ctx.shared(key, obj, level.value, _check_layer, ctx, _Layer(obj, level, values, windows))
 
 
 def _check_layer(ctx: LintContext, layer: _Layer) -> None:

@@ -36,16 +36,26 @@ __all__ = ["scan_connections"]
 
 
 def scan_connections(ctx: LintContext) -> None:
-    """Every client connection: its effective settings, and both ends of the link together."""
-    for app in ctx.env.applications.values():
+    """Every client connection: its effective settings, and both ends of the link together.
+
+    Connections with the same inputs (the client's levels and Host, the connection's transport parameters,
+    the target port's levels and Host, what the support data says of the two application types) are checked
+    once when the check finds nothing (:meth:`~genesys_tls.lint.context.LintContext.shared`); the others are
+    checked one by one."""
+    env = ctx.env
+    clean = ctx.clean
+    targets: dict[tuple[str, str | None], tuple[int, str] | None] = {}
+    numbers: dict[tuple[object, ...], int] = {}  # distinct inputs (of clients and of targets) -> a number
+    pairs: dict[tuple[str, str], object] = {}  # (client type, server type) -> what the support check reads
+    for app in env.applications.values():
         seen: set[tuple[str, str]] = set()
+        client = _client_inputs(ctx, app, numbers)
         for conn in app.connections:
-            obj = connection_object(app, conn)
             target = (conn.server, conn.port_id or DEFAULT_PORT_ID)
             if target in seen:
                 ctx.emit(
                     RULES["GT216"].finding(
-                        obj,
+                        connection_object(app, conn),
                         f"{app.name} has another connection to {conn.server} port {target[1]} before this one; "
                         "only the first is used and checked",
                         level=Level.CONNECTION.value,
@@ -53,7 +63,67 @@ def scan_connections(ctx: LintContext) -> None:
                 )
                 continue
             seen.add(target)
-            ctx.guard(obj, Level.CONNECTION.value, _check_connection, ctx, app, conn)
+            to = (conn.server, conn.port_id)
+            server = targets[to] if to in targets else targets.setdefault(to, _target_inputs(ctx, to, numbers))
+            key: tuple[object, ...] | None = None
+            if client is not None and server is not None:
+                pair = (app.type, server[1])
+                support = pairs[pair] if pair in pairs else pairs.setdefault(pair, _support_inputs(ctx, *pair))
+                key = (client, server[0], id(conn.transport), support)
+                if key in clean:
+                    ctx.shared_checks += 1
+                    ctx.connections_resolved += 1
+                    continue
+            ctx.shared(key, connection_object(app, conn), Level.CONNECTION.value, _check_connection, ctx, app, conn)
+
+
+def _client_inputs(ctx: LintContext, app: Application, known: dict[tuple[object, ...], int]) -> int | None:
+    """A number for what a connection check reads of its client application (its levels and Host), the
+    same for applications that differ only by name; ``None`` when that cannot be told (an unknown Host)."""
+    try:
+        host = ctx.env.host_of(app)
+    except KeyError:
+        return None
+    inputs = ("client", ctx.inputs(app.security_options), ctx.inputs(app.security_annex), id(host))
+    return known.setdefault(inputs, len(known))
+
+
+def _target_inputs(
+    ctx: LintContext, to: tuple[str, str | None], known: dict[tuple[object, ...], int]
+) -> tuple[int, str] | None:
+    """A number for what a connection check reads of its target (the server application's levels and Host,
+    the connection's port id and the ports it reads), the same for targets that differ only by name, and the
+    server's type; ``None`` when that cannot be told (an unknown server or Host)."""
+    server, port_id = to
+    server_app = ctx.env.applications.get(server)
+    if server_app is None:
+        return None
+    try:
+        host = ctx.env.host_of(server_app)
+    except KeyError:
+        return None
+    ports = server_app.ports
+    target = ports.get(port_id or DEFAULT_PORT_ID)
+    default = ports.get(DEFAULT_PORT_ID)
+    inputs = (
+        "target",
+        ctx.inputs(server_app.security_options),
+        ctx.inputs(server_app.security_annex),
+        id(host),
+        port_id,
+        None if target is None else (target.number, id(target.transport)),
+        None if default is None else id(default.transport),
+    )
+    return known.setdefault(inputs, len(known)), server_app.type
+
+
+def _support_inputs(ctx: LintContext, client_type: str, server_type: str) -> object:
+    """What :func:`_check_support` reads of two application types: nothing more when the pair is supported
+    (it reports nothing), else the types themselves."""
+    from ..support import SupportStatus, support_for
+
+    verdict = ctx.memo(("support", client_type, server_type), lambda: support_for(client_type, server_type))
+    return SupportStatus.SUPPORTED if verdict.status is SupportStatus.SUPPORTED else (client_type, server_type)
 
 
 def _check_connection(ctx: LintContext, app: Application, conn: Connection) -> None:

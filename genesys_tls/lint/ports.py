@@ -125,10 +125,22 @@ def offers_tls(res: ResolvedSecurity) -> tuple[bool, bool]:
 
 
 def scan_ports(ctx: LintContext) -> None:
-    """Effective settings of every listening port (resolved once each, reused by the connection scan)."""
-    for app in ctx.env.applications.values():
-        for port_id in app.ports:
-            ctx.guard(f"{app.name}/{port_id}", Level.PORT.value, _check_port, ctx, app.name, port_id)
+    """Effective settings of every listening port (resolved once each, reused by the connection scan).
+
+    Ports with the same inputs (their transport parameters, their application's levels and Host) are
+    checked once when the check finds nothing (:meth:`~genesys_tls.lint.context.LintContext.shared`)."""
+    env = ctx.env
+    for app in env.applications.values():
+        try:
+            host = env.host_of(app)
+        except KeyError:  # an unknown Host: names_rules reports it; each port is checked on its own
+            own: tuple[object, ...] | None = None
+        else:
+            own = (ctx.inputs(app.security_options), ctx.inputs(app.security_annex), id(host))
+        for port_id, port in app.ports.items():
+            key = None if own is None else ("port", port_id, id(port.transport), own)
+            if ctx.shared(key, f"{app.name}/{port_id}", Level.PORT.value, _check_port, ctx, app.name, port_id):
+                ctx.port_known(app.name, port_id)
 
 
 def _check_port(ctx: LintContext, app: str, port_id: str) -> None:
