@@ -30,8 +30,10 @@ import _ssl
 import asyncio
 import contextlib
 import os
+import select
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from typing import Any, Unpack
 
@@ -41,7 +43,7 @@ from ._classify import classify
 from ._keywords import check_keywords
 from .addresses import LOOPBACK, format_address, parse_address
 from .catalogue import Side
-from .contexts import ConnectionPlan, ContextOptions, client_plan
+from .contexts import ConnectionPlan, ContextOptions, _client_plan
 from .errors import Category, ConfigurationError, TLSError
 from .model import Environment
 from .reload import DEBOUNCE, POLL_INTERVAL, LiveServer, Reloader, ReloadEvent, Snapshot
@@ -107,7 +109,7 @@ def _plan(
         return attrs.evolve(plan_or_resolved, dial_host=host, dial_port=port)
     resolved = plan_or_resolved
     try:
-        return client_plan(resolved, address=address, **options)
+        return _client_plan(resolved, address, options)
     except TLSError as exc:
         where: str | None
         if address is not None:
@@ -155,23 +157,46 @@ def _sent_chain(tls: ssl.SSLSocket | ssl.SSLObject) -> tuple[CertificateDetails,
 
 
 def _after_handshake(tls: ssl.SSLSocket, wait: float) -> tuple[Category, str] | None:
-    """Read briefly after a TLS 1.3 handshake: a refusal of our certificate arrives now."""
-    tls.settimeout(wait)
-    try:
-        tls.recv(1)
-    except TimeoutError:
-        return None  # the server is waiting for us to speak: accepted
-    except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
-        return None  # the server hung up after the handshake
-    except ssl.SSLError as exc:
-        return classify(exc, side=Side.CLIENT)
-    except ConnectionResetError:
-        return Category.CONNECTION, (
-            "the server reset the connection right after the handshake (it may have refused our certificate)"
-        )
-    except OSError:
-        return None
-    return None
+    """Read briefly after a TLS 1.3 handshake: a refusal of our certificate arrives now.
+
+    The wait ends at the first sign of the server's verdict: application data or a close (accepted), an alert
+    (refused), or a session ticket. A TLS 1.3 server sends its tickets only once it has checked the client's
+    certificate and ``Finished``, so a ticket means accepted; a server that sends one (OpenSSL's default)
+    costs no wait even when it waits for the client to speak first.
+    """
+    tls.setblocking(False)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            tls.recv(1)
+        except ssl.SSLWantReadError:
+            session = tls.session
+            if session is not None and session.has_ticket:
+                return None  # the server issued a ticket: it accepted our certificate
+            left = deadline - time.monotonic()
+            if left <= 0 or not _readable(tls, left):
+                return None  # the server is waiting for us to speak: accepted
+            continue
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLWantWriteError):
+            return None  # the server hung up after the handshake (or asks for a key update: no refusal)
+        except ssl.SSLError as exc:
+            return classify(exc, side=Side.CLIENT)
+        except ConnectionResetError:
+            return Category.CONNECTION, (
+                "the server reset the connection right after the handshake (it may have refused our certificate)"
+            )
+        except OSError:
+            return None
+        return None  # the server spoke first: accepted
+
+
+def _readable(sock: ssl.SSLSocket, timeout: float) -> bool:
+    """Whether ``sock`` has bytes to read within ``timeout`` seconds (``poll``, any descriptor number)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(max(1, int(timeout * 1000 + 0.999))))
+    return bool(select.select([sock], [], [], timeout)[0])  # Windows: no poll
 
 
 def connect(
