@@ -376,7 +376,8 @@ def _load_crl(
     ctx.load_verify_locations(cafile=str(crls.pem_path))
     scope = CRLScope.parse(crl_check)
     ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN if scope is CRLScope.CHAIN else ssl.VERIFY_CRL_CHECK_LEAF
-    return lambda: crl_cache.for_handshake(path, signers), notes
+    # A hit of the context cache has compared the versions of every file read here: only the dates can change.
+    return lambda: crl_cache.confirm(crls), notes
 
 
 def _check_crl_mode(crl_check: str) -> None:

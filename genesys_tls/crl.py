@@ -506,6 +506,18 @@ class CRLCache:
         split.check_dates(now)  # on every use, with this module's rules and messages
         return split
 
+    def confirm(self, crls: HandshakeCRLs, *, now: datetime.datetime | None = None) -> HandshakeCRLs:
+        """Check again the dates of ``crls`` (from :meth:`for_handshake`) for a context whose files are known
+        unchanged (the context cache compared their versions): a hit, without reading the file's state again.
+
+        Raises:
+            TLSError: ``crl-expired`` or ``crl-unavailable``, as :meth:`for_handshake`.
+        """
+        crls.check_dates(now)
+        with self._lock:
+            self.hits += 1
+        return crls
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import _ssl
 import asyncio
 import contextlib
+import ipaddress
 import os
 import select
 import socket
@@ -238,7 +239,7 @@ def connect(
 
 def _client_handshake(plan: ConnectionPlan, timeout: float, chain: bool = False) -> HandshakeResult:
     try:
-        sock = socket.create_connection((plan.dial_host, plan.dial_port), timeout=timeout)
+        sock = _dial(plan.dial_host, plan.dial_port, timeout)
     except OSError as exc:
         category, detail = classify(exc, side=Side.CLIENT)
         return _failure(plan, (category, f"{plan.address}: {detail}"), **({"chain": ()} if chain else {}))
@@ -269,6 +270,46 @@ def _client_handshake(plan: ConnectionPlan, timeout: float, chain: bool = False)
         mode=plan.mode.value, authenticated=plan.authenticated, address=plan.address, warnings=plan.warnings,
         chain=certificates,
     )
+
+
+#: (host, port) -> (address family, socket address) for IP literals, which need no name lookup; ``None`` for names
+#: (looked up on every connection: their addresses may change).
+_LITERALS: dict[tuple[str, int], tuple[socket.AddressFamily, tuple[Any, ...]] | None] = {}
+
+
+def _dial(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to ``host:port`` (``socket.create_connection``, without the lookup for an IP literal)."""
+    key = (host, port)
+    try:
+        literal = _LITERALS[key]
+    except KeyError:
+        literal = _literal(host, port)
+        if len(_LITERALS) >= 1024:
+            _LITERALS.clear()
+        _LITERALS[key] = literal
+    if literal is None:
+        return socket.create_connection(key, timeout=timeout)
+    family, sockaddr = literal
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _literal(host: str, port: int) -> tuple[socket.AddressFamily, tuple[Any, ...]] | None:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if ip.version == 4:
+        return socket.AF_INET, (host, port)
+    if "%" in host:  # a scoped address: leave it to getaddrinfo
+        return None
+    return socket.AF_INET6, (host, port, 0, 0)
 
 
 def _bad_name(plan: ConnectionPlan, exc: ValueError) -> ConfigurationError:
