@@ -10,7 +10,8 @@ TLS 1.3 moves the server's verdict on the client certificate after the client's 
 client's ``do_handshake`` returns before the server has checked its certificate. The client helpers
 therefore read for a short while (:data:`POST_HANDSHAKE_WAIT`) after a TLS 1.3 handshake, so that a refusal
 (``certificate required``, ``unknown ca``...) is reported as a failure with the right category. A server
-that then closes the connection or sends nothing is a success.
+that then closes the connection, sends data or a session ticket (sent only once it has checked the client's
+certificate), or sends nothing is a success; the read ends at the first of these.
 
 Example::
 
