@@ -13,6 +13,10 @@ therefore read for a short while (:data:`POST_HANDSHAKE_WAIT`) after a TLS 1.3 h
 that then closes the connection, sends data or a session ticket (sent only once it has checked the client's
 certificate), or sends nothing is a success; the read ends at the first of these.
 
+Size: the blocking and asyncio clients share the plan, the dialling, the post-handshake read and the result
+glue, and :class:`Server` / :func:`serve` are thin layers over the server core; splitting would put the two
+clients' shared steps away from each other.
+
 Example::
 
     import genesys_tls as gt
