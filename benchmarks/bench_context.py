@@ -9,14 +9,16 @@ Rows (each printed with its ratio against the anchor measured in the same run):
   against the same raw build. Goal <= 0.05x.
 * ``connect``: handshakes/s of ``genesys_tls.handshake.connect(resolved)`` (a plan, hence a context, per
   connection: through the context cache) against a raw ``ssl`` client that reuses one context, both dialling
-  the same raw ``ssl`` server (``bench_harness.RawServer``). Goal >= 0.9x.
+  the same raw ``ssl`` server (``bench_harness.RawServer``). Goal >= 0.9x. Then the same against a raw server
+  that waits for the client to speak (``ListeningServer``, session tickets on), against a raw client that
+  handshakes and closes: what the short read after a TLS 1.3 handshake costs there.
 * ``crl-memory``: the resident memory a big CRL costs (RSS growth of a fresh process) in 10 contexts of 10
   ports with identical settings, against one context. Goal <= 1.2x. The same for 10 ports with different
   certificates is printed too (OpenSSL keeps one CRL store per context there: see benchmarks/README.md).
 
 Usage::
 
-    python benchmarks/bench_context.py [--rounds 5] [-n 200] [--crl-entries 1000000] [--quick]
+    python benchmarks/bench_context.py [--rounds 5] [-n 200] [--crl-entries 1000000] [--quick] [--connect-only]
 
 ``--quick`` (the smoke test) uses few iterations and a 5,000-entry CRL; the run is bounded either way.
 """
@@ -33,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -95,7 +98,43 @@ def raw_build(folder: Path) -> Callable[[], ssl.SSLContext]:
     return build
 
 
-def client_rows(n: int, rounds: int) -> dict[str, float]:
+class ListeningServer:
+    """A raw ``ssl`` server (tickets on, as OpenSSL's default) that reads before it writes: it waits for the
+    client to speak first, as most servers do, until the client closes."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.context = context
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.address: tuple[str, int] = self.listener.getsockname()[:2]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="listening ssl server", daemon=True)
+
+    def __enter__(self) -> ListeningServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.listener.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(5)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                with self.context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(64)  # until the client speaks or closes
+            except OSError:
+                conn.close()
+
+
+def client_rows(n: int, rounds: int, listening: bool = False) -> dict[str, float]:
     from bench_harness import RawServer
 
     from genesys_tls.handshake import connect
@@ -119,14 +158,15 @@ def client_rows(n: int, rounds: int) -> dict[str, float]:
         raw_ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
         server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server_ctx.load_cert_chain(str(folder / "server0.pem"), str(folder / "server0.key"))
-        with RawServer(server_ctx) as server:
+        with (ListeningServer(server_ctx) if listening else RawServer(server_ctx)) as server:
             def raw(count: int) -> float:  # TCP_NODELAY before the handshake, as connect() does
                 start = time.perf_counter()
                 for _ in range(count):
                     with socket.create_connection(server.address, timeout=5) as sock:
                         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                         with raw_ctx.wrap_socket(sock, server_hostname="tsrv-host") as tls:
-                            tls.recv(64)
+                            if not listening:  # the listening server says nothing: the raw client just closes
+                                tls.recv(64)
                 return time.perf_counter() - start
 
             def ours(count: int) -> float:
@@ -237,10 +277,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (bounded to 20)")
     parser.add_argument("--crl-entries", type=int, default=1_000_000, help="entries of the big CRL (<= 2M)")
     parser.add_argument("--quick", action="store_true", help="a few iterations and a 5,000-entry CRL")
+    parser.add_argument("--connect-only", action="store_true", help="only the connect(resolved) row")
     args = parser.parse_args(argv)
     n, rounds, entries = min(args.n, 2000), min(args.rounds, 20), min(args.crl_entries, 2_000_000)
     if args.quick:
         n, rounds, entries = 20, 2, 5000
+    if args.connect_only:
+        c = client_rows(max(n // 2, 10), rounds)
+        print(f"connect(resolved) {c['our_rate']:.1f}/s, raw ssl client {c['raw_rate']:.1f}/s: "
+              f"{c['ratio']:.2f}x raw (goal >= 0.9x)")
+        q = client_rows(max(n // 8, 5), rounds, listening=True)
+        print(f"server that waits for the client: connect(resolved) {q['our_rate']:.1f}/s, raw ssl client (handshake, "
+              f"close) {q['raw_rate']:.1f}/s: {q['ratio']:.2f}x raw")
+        return 0
     t = timing_rows(n, rounds)
     print(f"context build, CA + cert + key + 10-entry CRL (median of {rounds} rounds of {n})")
     print(f"  raw ssl.SSLContext, same loads : {t['raw_us']:9.1f} us")
@@ -251,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  raw ssl client, one context     : {c['raw_rate']:8.1f} handshakes/s")
     print(f"  genesys_tls connect(resolved)   : {c['our_rate']:8.1f} handshakes/s  {c['ratio']:.2f}x raw "
           "(goal >= 0.9x)")
+    q = client_rows(max(n // 8, 5), rounds, listening=True)
+    print("the same against a raw ssl server that waits for the client to speak (session tickets on)")
+    print(f"  raw ssl client (handshake, close): {q['raw_rate']:7.1f} handshakes/s")
+    print(f"  genesys_tls connect(resolved)   : {q['our_rate']:8.1f} handshakes/s  {q['ratio']:.2f}x raw")
     m = memory_rows(entries)
     print(f"{entries:,}-entry CRL ({m['crl_bytes'] / 2**20:.1f} MiB PEM), RSS growth of a fresh process")
     print(f"  1 context                       : {m['one_mib']:8.1f} MiB")

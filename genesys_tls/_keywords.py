@@ -20,6 +20,8 @@ def check_keywords(function: str, given: Mapping[str, object], known: type) -> N
     Traceback (most recent call last):
     TypeError: f() got an unexpected keyword argument 'timout'
     """
+    if not given:
+        return
     allowed: frozenset[str] = getattr(known, "__optional_keys__", frozenset()) | getattr(
         known, "__required_keys__", frozenset()
     )

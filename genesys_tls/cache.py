@@ -34,9 +34,9 @@ import hashlib
 import os
 import stat
 import threading
+import typing
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -145,6 +145,12 @@ class _Entry(Generic[T]):
     emitted: tuple[tuple[str, type[Warning]], ...]
     recheck: Callable[[], object] | None
     keep: tuple[Any, ...]  # objects whose id() is part of the key (a password callback)
+    #: The files' stamps, compared in one step on a lookup.
+    stamps: tuple[Stamp, ...] = attrs.field(init=False, eq=False)
+
+    @stamps.default
+    def _stamps(self) -> tuple[Stamp, ...]:
+        return tuple(f.stamp for f in self.files)
 
 
 class ContextCache:
@@ -185,10 +191,11 @@ class ContextCache:
     def get_or_build(
         self,
         settings: tuple[Any, ...],
-        paths: Sequence[Path],
+        paths: Sequence[str | os.PathLike[str]],
         build: Callable[[], tuple[T, Callable[[], object] | None]],
         *,
         keep: tuple[Any, ...] = (),
+        absolute: bool = False,
     ) -> T:
         """The value for ``settings`` and the current content of ``paths``; ``build()`` when there is none.
 
@@ -197,12 +204,16 @@ class ContextCache:
             paths: every file the build reads.
             build: returns the value and a re-check to run on every hit (the CRL dates), or ``None``.
             keep: objects to keep alive with the entry (those whose ``id`` is in ``settings``).
+            absolute: ``paths`` are already absolute, normalised ``str`` paths (skips normalising them).
 
         Raises:
             whatever ``build`` or the re-check raises; nothing is cached then.
         """
-        names = tuple(os.path.abspath(os.fspath(p)) for p in paths)
-        stamps = tuple(_stamp(name) for name in names)
+        if absolute:
+            names = typing.cast(tuple[str, ...], tuple(paths))
+        else:
+            names = tuple(os.path.abspath(os.fspath(p)) for p in paths)
+        stamps = tuple([_stamp(name) for name in names])
         if None not in stamps:
             with self._lock:
                 entry = self._find(settings, names, stamps)
@@ -245,7 +256,7 @@ class ContextCache:
         fresh: dict[str, FileVersion | None] = {}
         for key in reversed(self._index.get((settings, names), ())):
             entry = self._entries[key]
-            if all(f.stamp == s for f, s in zip(entry.files, stamps, strict=True)):
+            if entry.stamps == stamps:
                 self._entries.move_to_end(key)
                 return entry
             # A stamp changed: compare the content (a touch, or a rewrite with the same bytes, keeps it).

@@ -41,6 +41,7 @@ cache glue that keys them; splitting would put one side's build away from the st
 from __future__ import annotations
 
 import hmac
+import itertools
 import os
 import ssl
 import threading
@@ -144,6 +145,10 @@ class _Built:
     presents_certificate: bool
     #: Re-checks the CRLs' dates (through the CRL cache) when the context is served from the context cache.
     recheck: Callable[[], object] | None = None
+    #: (id(resolved), address as given) -> the plan made with this context: a plan asked for again with the
+    #: same settings object and address, while the context cache serves this context, is the same object. It
+    #: lives as long as the cache entry (the plan keeps its ``resolved`` alive, so the id stays its own).
+    plans: dict[tuple[int, object], ConnectionPlan] = attrs.field(factory=dict, eq=False, repr=False)
 
 
 def _files_read(resolved: ResolvedSecurity) -> tuple[Path, ...] | None:
@@ -172,12 +177,10 @@ def _secret_marker(value: str | None) -> str | None:
 def _cached(side: Side, resolved: ResolvedSecurity, options: ContextOptions) -> _Built:
     """Build through the ``context_cache`` option (see :mod:`genesys_tls.cache` for the key and the invalidation
     rule); settings whose certificates come from a Windows store or a Java keystore are built each time."""
-    build = _build_client if side is Side.CLIENT else _build_server
-    password, password_env, crl_check, crl_cache = _defaults(options)
-    context_cache = options.get("context_cache", default_context_cache)
+    context_cache = options.get("context_cache", default_context_cache) if options else default_context_cache
 
     def fresh() -> tuple[_Built, Callable[[], object] | None]:
-        built = build(resolved, options)
+        built = (_build_client if side is Side.CLIENT else _build_server)(resolved, options)
         return built, built.recheck
 
     if context_cache is None:
@@ -185,22 +188,32 @@ def _cached(side: Side, resolved: ResolvedSecurity, options: ContextOptions) -> 
     described = _describe(resolved)
     if described is None:
         return fresh()[0]
-    key, paths = described
+    token, names = described
+    if not options:  # the common case: every default
+        return context_cache.get_or_build((side, token, "leaf", None, None, None, None), names, fresh, absolute=True)
+    password, password_env, crl_check, crl_cache = _defaults(options)
     settings = (
-        side, key, crl_check, id(password) if password is not None else None, password_env,
+        side, token, crl_check, id(password) if password is not None else None, password_env,
         _secret_marker(os.environ.get(password_env)) if password_env is not None else None,
         id(crl_cache) if crl_cache is not None else None,
     )
-    return context_cache.get_or_build(settings, paths, fresh, keep=(password, crl_cache))
+    return context_cache.get_or_build(settings, names, fresh, keep=(password, crl_cache), absolute=True)
 
 
-#: id(resolved) -> (a weak reference to it, its settings key, the files it reads): computed once per object.
-_DESCRIBED: dict[int, tuple[weakref.ref[ResolvedSecurity], tuple[object, ...], tuple[Path, ...]]] = {}
+#: id(resolved) -> (a weak reference to it, its settings token, the absolute paths of the files it reads):
+#: computed once per object.
+_DESCRIBED: dict[int, tuple[weakref.ref[ResolvedSecurity], int, tuple[str, ...]]] = {}
+#: The settings a resolved object decides -> a small token standing for them in the cache keys (hashed on every
+#: lookup). Tokens are never reused: when the table is full it starts again, which only costs rebuilds.
+_TOKENS: dict[tuple[object, ...], int] = {}
+_NEXT_TOKEN = itertools.count(1)
+_MAX_TOKENS = 65536
 _DESCRIBED_LOCK = threading.Lock()
 
 
-def _describe(resolved: ResolvedSecurity) -> tuple[tuple[object, ...], tuple[Path, ...]] | None:
-    """The part of the cache key that ``resolved`` decides, and the files it reads (``None``: not cacheable)."""
+def _describe(resolved: ResolvedSecurity) -> tuple[int, tuple[str, ...]] | None:
+    """A token of the part of the cache key that ``resolved`` decides, and the files it reads (``None``: not
+    cacheable)."""
     key = id(resolved)
     memo = _DESCRIBED.get(key)
     if memo is not None and memo[0]() is resolved:
@@ -215,14 +228,20 @@ def _describe(resolved: ResolvedSecurity) -> tuple[tuple[object, ...], tuple[Pat
         resolved.object if resolved.mode is Mode.ENCRYPTION_ONLY else None,
         tuple((name, opt.value, opt.normalized) for name, opt in resolved.options.items()),
     )
+    names = tuple(os.path.abspath(os.fspath(p)) for p in paths)
 
     def forget(_: object, key: int = key) -> None:
         with _DESCRIBED_LOCK:
             _DESCRIBED.pop(key, None)
 
     with _DESCRIBED_LOCK:
-        _DESCRIBED[key] = (weakref.ref(resolved, forget), settings, paths)
-    return settings, paths
+        token = _TOKENS.get(settings)
+        if token is None:
+            if len(_TOKENS) >= _MAX_TOKENS:
+                _TOKENS.clear()
+            token = _TOKENS[settings] = next(_NEXT_TOKEN)
+        _DESCRIBED[key] = (weakref.ref(resolved, forget), token, names)
+    return token, names
 
 
 def _password_source(
@@ -357,7 +376,8 @@ def _load_crl(
     ctx.load_verify_locations(cafile=str(crls.pem_path))
     scope = CRLScope.parse(crl_check)
     ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN if scope is CRLScope.CHAIN else ssl.VERIFY_CRL_CHECK_LEAF
-    return lambda: crl_cache.for_handshake(path, signers), notes
+    # A hit of the context cache has compared the versions of every file read here: only the dates can change.
+    return lambda: crl_cache.confirm(crls), notes
 
 
 def _check_crl_mode(crl_check: str) -> None:
@@ -601,7 +621,32 @@ def client_plan(
             ``address``).
         TLSError: as :func:`client_context`.
     """
-    built = _cached(Side.CLIENT, resolved, _options("client_plan", options))
+    return _client_plan(resolved, address, _options("client_plan", options))
+
+
+#: The most plans one context keeps (see :attr:`_Built.plans`).
+_MAX_PLANS = 64
+
+
+def _client_plan(
+    resolved: ResolvedSecurity, address: str | tuple[str, int] | None, options: ContextOptions
+) -> ConnectionPlan:
+    """:func:`client_plan` with ``options`` already checked."""
+    built = _cached(Side.CLIENT, resolved, options)
+    try:
+        memo = built.plans.get((id(resolved), address))
+    except TypeError:  # an unhashable address (a list): no memo
+        return _new_plan(resolved, address, built)
+    if memo is not None and memo.resolved is resolved:
+        return memo
+    plan = _new_plan(resolved, address, built)
+    if len(built.plans) >= _MAX_PLANS:
+        built.plans.clear()
+    built.plans[(id(resolved), address)] = plan
+    return plan
+
+
+def _new_plan(resolved: ResolvedSecurity, address: str | tuple[str, int] | None, built: _Built) -> ConnectionPlan:
     target = resolved.target
     assert target is not None  # noqa: S101 - a client ResolvedSecurity always has a target
     if address is not None:

@@ -177,6 +177,16 @@ class CheckedCRLs:
     signers: tuple[x509.Certificate, ...]
     pem_path: Path
     source: Path | None = None
+    #: (the latest thisUpdate, the earliest nextUpdate) of the CRLs, read once: every CRL is current between
+    #: them. ``None`` when a CRL has no nextUpdate (never current) or there is none.
+    _window: tuple[datetime.datetime, datetime.datetime] | None = attrs.field(init=False, eq=False, repr=False)
+
+    @_window.default
+    def _dates(self) -> tuple[datetime.datetime, datetime.datetime] | None:
+        nexts = [crl.next_update_utc for crl in self.crls]
+        if not self.crls or None in nexts:
+            return None
+        return max(crl.last_update_utc for crl in self.crls), min(n for n in nexts if n is not None)
 
     def check_validity(self, now: datetime.datetime | None = None) -> None:
         """Check that every CRL is current at ``now`` (default: the current time).
@@ -186,6 +196,9 @@ class CheckedCRLs:
                 valid yet or has no nextUpdate. The detail names the file, the issuer and the dates.
         """
         moment = _now(now)
+        window = self._window
+        if window is not None and window[0] <= moment < window[1]:
+            return  # every CRL is current: no date is read again on the success path
         for index, crl in enumerate(self.crls):
             this_update = crl.last_update_utc
             next_update = crl.next_update_utc
@@ -325,6 +338,12 @@ class HandshakeCRLs:
     left_to_openssl: tuple[x509.CertificateRevocationList, ...]
     note: str | None
     source: Path | None = None
+    _every: CheckedCRLs = attrs.field(init=False, eq=False, repr=False)
+
+    @_every.default
+    def _all(self) -> CheckedCRLs:
+        every = self.checked_now + self.left_to_openssl
+        return CheckedCRLs(every, tuple(c.issuer for c in every), (), self.pem_path, self.source)
 
     def check_dates(self, now: datetime.datetime | None = None) -> None:
         """Check that every CRL is current at ``now`` (as :meth:`CheckedCRLs.check_validity`).
@@ -332,8 +351,7 @@ class HandshakeCRLs:
         Raises:
             TLSError: ``crl-expired`` or ``crl-unavailable``.
         """
-        every = self.checked_now + self.left_to_openssl
-        CheckedCRLs(every, tuple(c.issuer for c in every), (), self.pem_path, self.source).check_validity(now)
+        self._every.check_validity(now)
 
 
 # --- the cache --------------------------------------------------------------------------------------------
@@ -361,6 +379,8 @@ class CRLCache:
         # One parsed copy per file version, shared by every trusted set: path -> (stamp, CRLs).
         self._parsed: dict[str, tuple[_Stamp, tuple[x509.CertificateRevocationList, ...]]] = {}
         self._fingerprint_memo: dict[tuple[int, ...], tuple[tuple[x509.Certificate, ...], frozenset[bytes]]] = {}
+        # id(checked) -> (checked, its HandshakeCRLs): the same view of a checked file version on every use.
+        self._views: dict[int, tuple[CheckedCRLs, HandshakeCRLs]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -447,7 +467,13 @@ class CRLCache:
         cas = tuple(signers)
         try:
             checked = self.get(path, cas, now=now)
-            return HandshakeCRLs(checked.pem_path, checked.crls, (), None, checked.source)
+            view = self._views.get(id(checked))
+            if view is None or view[0] is not checked:
+                if len(self._views) >= 1024:
+                    self._views.clear()
+                view = (checked, HandshakeCRLs(checked.pem_path, checked.crls, (), None, checked.source))
+                self._views[id(checked)] = view
+            return view[1]
         except TLSError as exc:
             if exc.category is not Category.CRL_UNAVAILABLE:
                 raise
@@ -478,6 +504,18 @@ class CRLCache:
         split.check_dates(now)  # on every use, with this module's rules and messages
         return split
 
+    def confirm(self, crls: HandshakeCRLs, *, now: datetime.datetime | None = None) -> HandshakeCRLs:
+        """Check again the dates of ``crls`` (from :meth:`for_handshake`) for a context whose files are known
+        unchanged (the context cache compared their versions): a hit, without reading the file's state again.
+
+        Raises:
+            TLSError: ``crl-expired`` or ``crl-unavailable``, as :meth:`for_handshake`.
+        """
+        crls.check_dates(now)
+        with self._lock:
+            self.hits += 1
+        return crls
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
@@ -485,6 +523,7 @@ class CRLCache:
             self._split.clear()
             self._parsed.clear()
             self._fingerprint_memo.clear()
+            self._views.clear()
 
     def __len__(self) -> int:
         with self._lock:

@@ -10,7 +10,12 @@ TLS 1.3 moves the server's verdict on the client certificate after the client's 
 client's ``do_handshake`` returns before the server has checked its certificate. The client helpers
 therefore read for a short while (:data:`POST_HANDSHAKE_WAIT`) after a TLS 1.3 handshake, so that a refusal
 (``certificate required``, ``unknown ca``...) is reported as a failure with the right category. A server
-that then closes the connection or sends nothing is a success.
+that then closes the connection, sends data or a session ticket (sent only once it has checked the client's
+certificate), or sends nothing is a success; the read ends at the first of these.
+
+Size: the blocking and asyncio clients share the plan, the dialling, the post-handshake read and the result
+glue, and :class:`Server` / :func:`serve` are thin layers over the server core; splitting would put the two
+clients' shared steps away from each other.
 
 Example::
 
@@ -29,9 +34,12 @@ from __future__ import annotations
 import _ssl
 import asyncio
 import contextlib
+import ipaddress
 import os
+import select
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from typing import Any, Unpack
 
@@ -41,7 +49,7 @@ from ._classify import classify
 from ._keywords import check_keywords
 from .addresses import LOOPBACK, format_address, parse_address
 from .catalogue import Side
-from .contexts import ConnectionPlan, ContextOptions, client_plan
+from .contexts import ConnectionPlan, ContextOptions, _client_plan
 from .errors import Category, ConfigurationError, TLSError
 from .model import Environment
 from .reload import DEBOUNCE, POLL_INTERVAL, LiveServer, Reloader, ReloadEvent, Snapshot
@@ -107,7 +115,7 @@ def _plan(
         return attrs.evolve(plan_or_resolved, dial_host=host, dial_port=port)
     resolved = plan_or_resolved
     try:
-        return client_plan(resolved, address=address, **options)
+        return _client_plan(resolved, address, options)
     except TLSError as exc:
         where: str | None
         if address is not None:
@@ -155,23 +163,46 @@ def _sent_chain(tls: ssl.SSLSocket | ssl.SSLObject) -> tuple[CertificateDetails,
 
 
 def _after_handshake(tls: ssl.SSLSocket, wait: float) -> tuple[Category, str] | None:
-    """Read briefly after a TLS 1.3 handshake: a refusal of our certificate arrives now."""
-    tls.settimeout(wait)
-    try:
-        tls.recv(1)
-    except TimeoutError:
-        return None  # the server is waiting for us to speak: accepted
-    except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
-        return None  # the server hung up after the handshake
-    except ssl.SSLError as exc:
-        return classify(exc, side=Side.CLIENT)
-    except ConnectionResetError:
-        return Category.CONNECTION, (
-            "the server reset the connection right after the handshake (it may have refused our certificate)"
-        )
-    except OSError:
-        return None
-    return None
+    """Read briefly after a TLS 1.3 handshake: a refusal of our certificate arrives now.
+
+    The wait ends at the first sign of the server's verdict: application data or a close (accepted), an alert
+    (refused), or a session ticket. A TLS 1.3 server sends its tickets only once it has checked the client's
+    certificate and ``Finished``, so a ticket means accepted; a server that sends one (OpenSSL's default)
+    costs no wait even when it waits for the client to speak first.
+    """
+    tls.setblocking(False)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            tls.recv(1)
+        except ssl.SSLWantReadError:
+            session = tls.session
+            if session is not None and session.has_ticket:
+                return None  # the server issued a ticket: it accepted our certificate
+            left = deadline - time.monotonic()
+            if left <= 0 or not _readable(tls, left):
+                return None  # the server is waiting for us to speak: accepted
+            continue
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLWantWriteError):
+            return None  # the server hung up after the handshake (or asks for a key update: no refusal)
+        except ssl.SSLError as exc:
+            return classify(exc, side=Side.CLIENT)
+        except ConnectionResetError:
+            return Category.CONNECTION, (
+                "the server reset the connection right after the handshake (it may have refused our certificate)"
+            )
+        except OSError:
+            return None
+        return None  # the server spoke first: accepted
+
+
+def _readable(sock: ssl.SSLSocket, timeout: float) -> bool:
+    """Whether ``sock`` has bytes to read within ``timeout`` seconds (``poll``, any descriptor number)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(max(1, int(timeout * 1000 + 0.999))))
+    return bool(select.select([sock], [], [], timeout)[0])  # Windows: no poll
 
 
 def connect(
@@ -213,7 +244,7 @@ def connect(
 
 def _client_handshake(plan: ConnectionPlan, timeout: float, chain: bool = False) -> HandshakeResult:
     try:
-        sock = socket.create_connection((plan.dial_host, plan.dial_port), timeout=timeout)
+        sock = _dial(plan.dial_host, plan.dial_port, timeout)
     except OSError as exc:
         category, detail = classify(exc, side=Side.CLIENT)
         return _failure(plan, (category, f"{plan.address}: {detail}"), **({"chain": ()} if chain else {}))
@@ -244,6 +275,46 @@ def _client_handshake(plan: ConnectionPlan, timeout: float, chain: bool = False)
         mode=plan.mode.value, authenticated=plan.authenticated, address=plan.address, warnings=plan.warnings,
         chain=certificates,
     )
+
+
+#: (host, port) -> (address family, socket address) for IP literals, which need no name lookup; ``None`` for names
+#: (looked up on every connection: their addresses may change).
+_LITERALS: dict[tuple[str, int], tuple[socket.AddressFamily, tuple[Any, ...]] | None] = {}
+
+
+def _dial(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to ``host:port`` (``socket.create_connection``, without the lookup for an IP literal)."""
+    key = (host, port)
+    try:
+        literal = _LITERALS[key]
+    except KeyError:
+        literal = _literal(host, port)
+        if len(_LITERALS) >= 1024:
+            _LITERALS.clear()
+        _LITERALS[key] = literal
+    if literal is None:
+        return socket.create_connection(key, timeout=timeout)
+    family, sockaddr = literal
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _literal(host: str, port: int) -> tuple[socket.AddressFamily, tuple[Any, ...]] | None:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if ip.version == 4:
+        return socket.AF_INET, (host, port)
+    if "%" in host:  # a scoped address: leave it to getaddrinfo
+        return None
+    return socket.AF_INET6, (host, port, 0, 0)
 
 
 def _bad_name(plan: ConnectionPlan, exc: ValueError) -> ConfigurationError:

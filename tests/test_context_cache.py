@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import ssl
+import threading
 import warnings
 from pathlib import Path
 
@@ -195,3 +197,83 @@ def test_file_version_is_by_content(folder: Path) -> None:
         warnings.simplefilter("error")
         path.write_bytes(b"changed")
     assert file_version(path) != first
+
+
+# --- plans made through the cache ---------------------------------------------------------------------------
+
+
+def test_a_plan_asked_for_again_is_the_same_plan(folder: Path) -> None:
+    cache = ContextCache()
+    resolved = resolve_client(env_of(folder), "Client", "TServer", "p")
+    first = client_plan(resolved, address="127.0.0.1:7001", context_cache=cache)
+    assert client_plan(resolved, address="127.0.0.1:7001", context_cache=cache) is first
+    other = client_plan(resolved, address=("127.0.0.1", 7002), context_cache=cache)
+    assert other is not first and (other.dial_port, other.context) == (7002, first.context)
+    private = client_plan(resolved, address="127.0.0.1:7001", context_cache=None)
+    assert private is not first and private.context is not first.context
+
+
+def test_a_changed_certificate_file_gives_a_new_plan(folder: Path) -> None:
+    cache = ContextCache()
+    resolved = resolve_client(env_of(folder), "Client", "TServer", "p")
+    first = client_plan(resolved, address="127.0.0.1:7001", context_cache=cache)
+    ca = CertificateAuthority.create("Rotated CA")
+    ca.issue_client("client-host").write(folder, "client")
+    (folder / "ca.pem").write_bytes(ca.cert_pem())
+    (folder / "crl.pem").write_bytes(ca.crl())
+    second = client_plan(resolved, address="127.0.0.1:7001", context_cache=cache)
+    assert second is not first and second.context is not first.context
+    assert client_plan(resolved, address="127.0.0.1:7001", context_cache=cache) is second
+
+
+def test_an_expired_crl_fails_closed_on_a_cached_plan(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = ContextCache()
+    resolved = resolve_client(env_of(folder, connection="tls-crl=crl.pem"), "Client", "TServer", "p")
+    client_plan(resolved, address="127.0.0.1:7001", context_cache=cache)
+    client_plan(resolved, address="127.0.0.1:7001", context_cache=cache)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)  # past the CRL's nextUpdate
+    monkeypatch.setattr(crl_module, "_now", lambda now: later)
+    with pytest.raises(TLSError) as info:
+        client_plan(resolved, address="127.0.0.1:7001", context_cache=cache)
+    assert info.value.category is Category.CRL_EXPIRED
+    result = connect(resolved, address="127.0.0.1:7001", context_cache=cache, check=False)
+    assert not result.ok and result.category is Category.CRL_EXPIRED
+
+
+# --- the short read after a TLS 1.3 handshake ends at the server's session ticket ----------------------------
+
+
+def test_a_session_ticket_ends_the_wait_for_a_late_refusal(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import genesys_tls.handshake as handshake_module
+
+    # A raw mutual TLS 1.3 server that issues tickets, then waits for the client to speak (as a real server
+    # does) until the test lets it go. With a wait far longer than the bound, connect returns while the server
+    # still holds the connection only if the ticket ended the wait.
+    monkeypatch.setattr(handshake_module, "POST_HANDSHAKE_WAIT", 60.0)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(folder / "server.pem"), str(folder / "server.key"))
+    ctx.load_verify_locations(cafile=str(folder / "ca.pem"))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.num_tickets = 1
+    release, closed = threading.Event(), threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.settimeout(10)
+        with ctx.wrap_socket(conn, server_side=True):
+            release.wait(20)
+        closed.set()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        resolved = resolve_client(env_of(folder, port="tls=1;tls-mutual=1"), "Client", "TServer", "p")
+        result = connect(resolved, address=listener.getsockname()[:2], timeout=30)
+        assert result.ok and result.protocol == "TLSv1.3"
+        assert not closed.is_set()  # the server still holds the connection: no wait for its close
+    finally:
+        release.set()
+        thread.join(20)
+        listener.close()
