@@ -488,6 +488,7 @@ class ServerCore:
         self._room: dict[socket.socket, tuple[Connection, float]] = {}  # in accept order, so in deadline order
         self._ready: collections.deque[Connection] = collections.deque()
         self._backoff = 0.01
+        self._serving = False  # serve_forever was called (in start's thread or the caller's)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._listener = socket.create_server((host, port), family=family, backlog=128)
         self._listener.setblocking(False)
@@ -533,6 +534,7 @@ class ServerCore:
     def serve_forever(self) -> None:
         """Accept until :attr:`count` connections, :meth:`stop`, or a failure; wait for the connections under
         way. Raises the failure: a fatal accept error, or what ``on_record`` raised."""
+        self._serving = True
         with self._count_lock:
             self._spawn()
         try:
@@ -739,8 +741,9 @@ class ServerCore:
         if self._thread is None:
             if drop:
                 self._drop_open()
-            self._ended.set()
-            self._close_room(final=True)
+            if not self._serving:  # else serve_forever, in the caller's thread, closes the waiting room
+                self._ended.set()
+                self._close_room(final=True)
         self._listener.close()
 
     def _drop_open(self) -> None:

@@ -322,6 +322,26 @@ def test_stop_closes_the_waiting_connections_at_once(env: Environment) -> None:
     assert core.total == 0
 
 
+def test_stop_ends_serve_forever_in_the_callers_thread_with_waiting_connections(env: Environment) -> None:
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", "secure")), timeout=10)
+    failures: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            core.serve_forever()
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    serving = threading.Thread(target=serve, daemon=True)
+    serving.start()
+    with _silent(core.address, 20) as silent:
+        time.sleep(0.2)
+        core.stop()
+        serving.join(5)
+        assert not serving.is_alive() and failures == []
+        assert all(_closed_by_server(sock) for sock in silent)
+
+
 @pytest.mark.parametrize(("port", "tls", "detail"), [
     ("secure", True, "the client did not finish its handshake within 0.5s"),
     ("default", False, "the client sent nothing within 0.5s"),
@@ -342,7 +362,8 @@ def test_the_waiting_room_is_bounded_and_a_refusal_is_recorded(env: Environment,
         assert core.wait(2, timeout=5)
         assert core.waiting_refused == 2
         assert all(_closed_by_server(sock) for sock in silent[3:])
-        silent[0].close()  # a place is free again: a client is served
+        silent[0].close()  # once the server has seen it go (recorded), a place is free again: a client is served
+        assert core.wait(3, timeout=5)
         with _tls(core.address, _client_context(genesys_pki)):
             assert core.wait(4, timeout=5)
     refused = [r for r in core.records if r.detail and "waiting room is full" in r.detail]
