@@ -4,11 +4,19 @@
 Design
 ------
 * Blocking sockets on a bounded pool of worker threads (``workers``, started as needed) that take turns at
-  the listener (leader/followers): the worker that accepts a connection lets the next idle worker take the
-  listener and serves that connection itself, so no hand-over stands between the accept and the handshake;
-  a connection waits in the kernel's backlog while every worker is busy. The handshake is OpenSSL's own on a
-  blocking socket, so the alerts of a refused handshake (``certificate required``, ``unknown ca``...) reach
-  the client.
+  the listener (leader/followers): the worker whose turn it is waits in one selector for the listener and
+  for the *waiting room*, accepts, and serves the next connection that is ready itself after letting the next
+  idle worker take the turn, so no hand-over stands between the first bytes and the handshake; a connection
+  waits in the kernel's backlog while every worker is busy. The handshake is OpenSSL's own on a blocking
+  socket, so the alerts of a refused handshake (``certificate required``, ``unknown ca``...) reach the client.
+* The waiting room: an accepted connection that has not sent its first bytes yet holds no worker. It waits in
+  the selector (at most ``waiting`` connections, each until ``timeout`` seconds after its accept) and goes to
+  a worker once readable; one that stays silent is recorded as before (``did not finish its handshake`` on a
+  secure port, ``sent nothing`` on a peeking port) and closed, and a connection over the limit is closed at
+  once and recorded (category ``connection``, counted in :attr:`ServerCore.waiting_refused`). So silent TCP
+  connections, however many, do not delay the clients that talk, and :meth:`ServerCore.stop` closes the
+  waiting connections at once (unrecorded). ``before`` runs at the accept, before the waiting room; a plain
+  port without ``plain_peek`` hands its connections to ``after`` at once (the application may speak first).
 * Settings by generation: a :class:`Generation` is one immutable set of resolved settings with the TLS context
   built from them. The server reads the :class:`GenerationHolder`'s current generation once per connection,
   when it is accepted, and the connection keeps it to the end; :meth:`GenerationHolder.swap` puts a new one
@@ -18,8 +26,9 @@ Design
   bytes and handshakes when they start a TLS handshake record, else serves plain text.
 * Hooks, per connection, in the worker thread:
 
-  - ``before(connection) -> (Category, detail) | None`` runs on the raw socket before any TLS byte (or
-    plain byte) is read: returning a refusal closes the connection and records it (an address policy);
+  - ``before(connection) -> (Category, detail) | None`` runs on the raw socket when it is accepted (in the
+    thread at the listener), before any TLS byte (or plain byte) is read: returning a refusal closes the
+    connection and records it (an address policy); it should not block;
   - ``after(connection) -> None`` runs once the connection is accepted and recorded, with the socket's
     timeout set to ``idle_timeout``: :func:`close` (default: close_notify, then close), :func:`echo` (echo
     bytes until the client closes or is idle), :func:`echo_lines` (a greeting, then line by line, as the
@@ -32,15 +41,15 @@ Design
   doubling to 1 s) and continue; each is kept as an :class:`AcceptError` (:attr:`ServerCore.accept_errors`,
   :attr:`ServerCore.accept_error_count`). Any other accept error stops the server for real:
   :attr:`ServerCore.failure` holds it, :attr:`ServerCore.running` turns false and ``serve_forever`` raises it.
-* Timeouts: ``timeout`` bounds each read and write of the peek and the handshake; ``idle_timeout`` bounds each
-  wait of the ``after`` hook.
+* Timeouts: ``timeout`` bounds the wait for the first bytes (in the waiting room) and each read and write of
+  the peek and the handshake; ``idle_timeout`` bounds each wait of the ``after`` hook.
 
 API
 ---
 ``ServerCore(generation, *, host=LOOPBACK, port=0, workers=64, timeout=10.0, idle_timeout=60.0, before=None,
 after=close, on_record=None, keep=10000, count=None, port_fields=True, warnings_in_records=True,
 parse_peer=True, name=None, plain_peek=True, drain=0.0,
-session_tickets=0)`` binds at once (:attr:`~ServerCore.address`);
+session_tickets=0, waiting=WAITING)`` binds at once (:attr:`~ServerCore.address`);
 ``generation`` is a :class:`Generation` (``Generation.build(resolved)`` for a Genesys port,
 ``Generation.own(context, mode)`` for settings of another kind) or a :class:`GenerationHolder`.
 :meth:`~ServerCore.start` serves in a background thread, :meth:`~ServerCore.serve_forever` in the calling
@@ -67,6 +76,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
+import selectors
 import socket
 import ssl
 import threading
@@ -114,6 +124,8 @@ MAX_LINE = 64 * 1024
 _PEEK_PAUSE = 0.005
 #: Seconds the accept loop waits before looking at its stop flag again.
 _POLL = 0.05
+#: Default of the most accepted connections that wait for their first bytes without a worker (``waiting``).
+WAITING = 512
 
 
 def is_tls_client_hello(data: bytes) -> bool:
@@ -399,6 +411,8 @@ class ServerCore:
             rather than a reset; 0: closed at once.
         session_tickets: TLS 1.3 session tickets sent after each handshake (default 0: none; set on the
             generation's context when the first connection uses it).
+        waiting: the most accepted connections that wait for their first bytes without a worker (the
+            waiting room, default :data:`WAITING`); one more is closed at once and recorded.
 
     Raises:
         OSError: the address cannot be bound.
@@ -425,9 +439,12 @@ class ServerCore:
         plain_peek: bool = True,
         drain: float = 0.0,
         session_tickets: int = 0,
+        waiting: int = WAITING,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        if waiting < 0:
+            raise ValueError("waiting must be at least 0")
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
         self.holder = generation if isinstance(generation, GenerationHolder) else GenerationHolder(generation)
@@ -447,6 +464,8 @@ class ServerCore:
         resolved = self.holder.current.resolved
         self.name = name or f"genesys-tls {resolved.object if resolved is not None else 'server'}"
         self.workers = workers
+        self.waiting = waiting
+        self.waiting_refused = 0
         self.failure: BaseException | None = None
         self.accept_errors: collections.deque[AcceptError] = collections.deque(maxlen=100)
         self.accept_error_count = 0
@@ -457,6 +476,7 @@ class ServerCore:
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._accepting_done = threading.Event()
+        self._ended = threading.Event()  # nothing more to serve: accepting done and the waiting room empty
         self._turn = threading.Lock()  # held by the worker at the listener
         self._count_lock = threading.Lock()
         self._workers: list[threading.Thread] = []
@@ -464,9 +484,18 @@ class ServerCore:
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # The waiting room and the connections ready for a worker: used only by the worker at the listener.
+        self._room: dict[socket.socket, tuple[Connection, float]] = {}  # in accept order, so in deadline order
+        self._ready: collections.deque[Connection] = collections.deque()
+        self._backoff = 0.01
+        self._serving = False  # serve_forever was called (in start's thread or the caller's)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._listener = socket.create_server((host, port), family=family, backlog=128)
-        self._listener.settimeout(_POLL)
+        self._listener.setblocking(False)
+        # poll(2) where there is one: no descriptor of its own, and no system call to (un)register a socket.
+        self._selector: selectors.BaseSelector = (
+            selectors.PollSelector() if hasattr(selectors, "PollSelector") else selectors.SelectSelector())
+        self._selector.register(self._listener, selectors.EVENT_READ, None)
         bound = self._listener.getsockname()
         self.address: tuple[str, int] = (str(bound[0]), int(bound[1]))
 
@@ -505,14 +534,16 @@ class ServerCore:
     def serve_forever(self) -> None:
         """Accept until :attr:`count` connections, :meth:`stop`, or a failure; wait for the connections under
         way. Raises the failure: a fatal accept error, or what ``on_record`` raised."""
+        self._serving = True
         with self._count_lock:
             self._spawn()
         try:
             self._accepting_done.wait()
+        except BaseException:  # interrupted (KeyboardInterrupt): end the turns and the waiting room first
+            self._stop.set()
+            raise
         finally:
-            if not self._accepting_done.is_set():  # interrupted (KeyboardInterrupt): end the turns first
-                self._stop.set()
-                self._accepting_done.wait()
+            self._accepting_done.wait()
             while True:  # the connections under way end, and with them their workers
                 with self._count_lock:
                     running = [t for t in self._workers if t.is_alive()]
@@ -520,6 +551,7 @@ class ServerCore:
                     break
                 for thread in running:
                     thread.join()
+            self._close_room(final=True)
             self._finished.set()
             with self._cond:
                 self._cond.notify_all()
@@ -534,62 +566,168 @@ class ServerCore:
         self._idle += 1
 
     def _worker(self) -> None:
-        """One worker: take the turn at the listener (one worker at a time), accept a connection, let the next
-        idle worker take the turn (starting one when none is idle and the pool is not full), then serve the
-        connection itself: nothing stands between the accept and the handshake."""
-        while not self._accepting_done.is_set():
+        """One worker: take the turn at the listener (one worker at a time), wait for the next connection ready
+        to be served, let the next idle worker take the turn (starting one when none is idle and the pool is
+        not full), then serve the connection itself."""
+        while not self._ended.is_set():
             with self._turn:
-                if self._accepting_done.is_set():
+                if self._ended.is_set():
                     return
                 try:
-                    accepted = self._accept()
+                    connection = self._next()
                 except BaseException:
-                    self._accepting_done.set()
+                    self._end()
                     raise
-                if accepted is None:
-                    self._accepting_done.set()
+                if connection is None:
                     return
-                self.accepted += 1
-                if self.count is not None and self.accepted >= self.count:
-                    self._accepting_done.set()
                 with self._count_lock:
                     self._idle -= 1
-                    if self._idle == 0 and len(self._workers) < self.workers and not self._accepting_done.is_set():
+                    if (self._idle == 0 and len(self._workers) < self.workers
+                            and not (self._accepting_done.is_set() and not self._room and not self._ready)):
                         # No thread to start now (resources exhausted): this worker takes the turn again once
                         # its connection is served.
                         with contextlib.suppress(RuntimeError):
                             self._spawn()
             try:
-                self._work(*accepted)
+                self._work(connection)
             finally:
                 with self._count_lock:
                     self._idle += 1
 
-    def _accept(self) -> tuple[socket.socket, tuple[Any, ...]] | None:
-        """The next connection, backing off from the errors of :data:`BACKOFF_ERRNOS`; ``None`` once stopped
-        or after a fatal error (kept in :attr:`failure`)."""
-        backoff = 0.01
-        while not self._stop.is_set():
-            try:
-                sock, peer = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError as exc:
-                if self._stop.is_set():
-                    return None
-                if exc.errno in BACKOFF_ERRNOS:
-                    self.accept_error_count += 1
-                    self.accept_errors.append(AcceptError(exc.errno or 0, exc.strerror or str(exc)))
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 1.0)
-                    continue
-                self.failure = exc
-                return None
-            if self._stop.is_set():
+    def _end(self) -> None:
+        """Nothing more to serve (with the turn held): close the waiting room, end the turns."""
+        self._close_room()
+        self._accepting_done.set()
+        self._ended.set()
+
+    def _close_room(self, *, final: bool = False) -> None:
+        """Close the waiting connections (unrecorded) and those ready but not served; ``final``: the selector
+        too (once no worker is left)."""
+        room, self._room = self._room, {}
+        for sock in room:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._selector.unregister(sock)
+            with contextlib.suppress(OSError):
                 sock.close()
+        for connection in self._ready:
+            with contextlib.suppress(OSError):
+                connection.sock.close()
+        self._ready.clear()
+        if final:
+            self._selector.close()
+
+    def _next(self) -> Connection | None:
+        """With the turn held: the next connection ready to be served (its first bytes arrived, or a plain port
+        that does not peek), accepting and expiring the waiting room meanwhile; ``None`` once stopped, after a
+        fatal accept error (kept in :attr:`failure`), or after :attr:`count` connections once the waiting room
+        is empty."""
+        while True:
+            if self._ready:
+                return self._ready.popleft()
+            if self._stop.is_set() or self.failure is not None or (self._accepting_done.is_set() and not self._room):
+                self._end()
                 return None
-            return sock, peer
-        return None
+            now = time.monotonic()
+            wait = _POLL
+            if self._room:
+                first = next(iter(self._room.values()))[1]
+                if first <= now:
+                    self._expire(now)
+                    continue
+                wait = min(wait, first - now)
+            for key, _ in self._selector.select(wait):
+                if key.data is None:
+                    self._accept()
+                else:
+                    sock = key.fileobj
+                    assert isinstance(sock, socket.socket)  # noqa: S101 - only sockets are registered
+                    self._selector.unregister(sock)
+                    connection, _ = self._room.pop(sock)
+                    self._ready.append(connection)
+
+    def _expire(self, now: float) -> None:
+        """Record and close the waiting connections whose first bytes did not come in time."""
+        while self._room:
+            sock, (connection, deadline) = next(iter(self._room.items()))
+            if deadline > now:
+                return
+            del self._room[sock]
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._selector.unregister(sock)
+            with contextlib.suppress(OSError):
+                sock.close()
+            generation = connection.generation
+            if generation.port_mode is PortMode.SECURE:
+                self._record(self._make(generation, True, connection.client, (
+                    Category.CONNECTION, f"the client did not finish its handshake within {self.timeout}s")))
+            else:
+                self._record(self._make(generation, False, connection.client, (
+                    Category.CONNECTION, f"the client sent nothing within {self.timeout}s")))
+
+    def _accept(self) -> None:
+        """Accept one connection (the listener is readable), backing off from the errors of
+        :data:`BACKOFF_ERRNOS`; a fatal error is kept in :attr:`failure`. The connection gets its generation,
+        goes through ``before`` and into the waiting room (or straight to a worker: a plain port that does not
+        peek)."""
+        try:
+            sock, peer = self._listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            if self._stop.is_set():
+                return
+            if exc.errno in BACKOFF_ERRNOS:
+                self.accept_error_count += 1
+                self.accept_errors.append(AcceptError(exc.errno or 0, exc.strerror or str(exc)))
+                self._stop.wait(self._backoff)
+                self._backoff = min(self._backoff * 2, 1.0)
+                return
+            self.failure = exc
+            return
+        self._backoff = 0.01
+        if self._stop.is_set():
+            sock.close()
+            return
+        self.accepted += 1
+        if self.count is not None and self.accepted >= self.count:
+            self._accepting_done.set()
+            self._selector.unregister(self._listener)
+        try:
+            connection = self._admit(sock, peer)
+        except Exception:  # one connection never stops the server
+            connection = None
+        if connection is None:
+            with contextlib.suppress(OSError):
+                sock.close()
+            return
+        if connection.generation.port_mode is PortMode.PLAIN and not self.plain_peek:
+            self._ready.append(connection)
+        elif len(self._room) >= self.waiting:
+            self.waiting_refused += 1
+            sock.close()
+            self._record(self._make(connection.generation, False, connection.client, (
+                Category.CONNECTION, f"the server's waiting room is full ({self.waiting} connections that sent "
+                                     "nothing yet): connection closed")))
+        else:
+            self._selector.register(sock, selectors.EVENT_READ, connection)
+            self._room[sock] = (connection, time.monotonic() + self.timeout)
+
+    def _admit(self, sock: socket.socket, peer: tuple[Any, ...]) -> Connection | None:
+        """The accepted connection with the current generation, once ``before`` let it in (``None``: refused
+        and recorded)."""
+        generation = self.holder.current
+        client = format_address(peer)
+        connection = Connection(sock, peer, client, generation, self)
+        sock.settimeout(self.timeout)
+        with contextlib.suppress(OSError):
+            # Small writes answer small reads: without NODELAY, Nagle and delayed ACKs add ~40 ms.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.before is not None:
+            refusal = self.before(connection)
+            if refusal is not None:
+                self._record(self._make(generation, False, client, refusal))
+                return None
+        return connection
 
     def stop(self, timeout: float = 10.0, *, drop: bool = True) -> None:
         """Stop accepting, close the listener, close the open connections (``drop``; else wait for them),
@@ -600,8 +738,12 @@ class ServerCore:
             if drop:
                 self._drop_open()
             self._thread.join(_POLL)
-        if self._thread is None and drop:
-            self._drop_open()
+        if self._thread is None:
+            if drop:
+                self._drop_open()
+            if not self._serving:  # else serve_forever, in the caller's thread, closes the waiting room
+                self._ended.set()
+                self._close_room(final=True)
         self._listener.close()
 
     def _drop_open(self) -> None:
@@ -669,11 +811,12 @@ class ServerCore:
 
     # ----------------------------------------------------------------------------------------- serving
 
-    def _work(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
+    def _work(self, connection: Connection) -> None:
+        sock = connection.sock
         with self._open_lock:
             self._open.add(sock)
         try:
-            self._serve(sock, peer)
+            self._serve(connection)
         except Exception:  # noqa: S110 - one connection never stops the server
             pass
         finally:
@@ -682,19 +825,8 @@ class ServerCore:
             with contextlib.suppress(OSError):
                 sock.close()
 
-    def _serve(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
-        generation = self.holder.current
-        client = format_address(peer)
-        connection = Connection(sock, peer, client, generation, self)
-        sock.settimeout(self.timeout)
-        with contextlib.suppress(OSError):
-            # Small writes answer small reads: without NODELAY, Nagle and delayed ACKs add ~40 ms.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.before is not None:
-            refusal = self.before(connection)
-            if refusal is not None:
-                self._record(self._make(generation, False, client, refusal))
-                return
+    def _serve(self, connection: Connection) -> None:
+        sock, generation, client = connection.sock, connection.generation, connection.client
         mode = generation.port_mode
         use_tls = mode is PortMode.SECURE
         if mode is PortMode.UPGRADE or (mode is PortMode.PLAIN and self.plain_peek):

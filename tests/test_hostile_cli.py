@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -190,6 +191,32 @@ def test_serve_survives_the_descriptor_limit(work: Path) -> None:
     _clean_output(out + err)
     assert "accept failed" in err and "Too many open files (EMFILE)" in err  # recorded, not a traceback
     assert "did not finish its handshake within 2.0s" in out  # idle clients are dropped
+
+
+
+def test_serve_is_not_held_by_silent_connections(work: Path) -> None:
+    """More silent TCP connections than workers (64), the default 10 s timeout: a client is still served
+    within its 3 s, and SIGINT ends serve without waiting for the silent ones to time out."""
+    number = _env(work)["applications"]["S"]["ports"]["secure"]["port"]
+    server = _serve(work, "env.json", "secure")
+    idle = [socket.create_connection(("127.0.0.1", number), timeout=WALL_CLOCK) for _ in range(100)]
+    try:
+        good = run_cli("connect", "env.json", "--app", "C", "--connection", "S/secure", "--timeout", "3",
+                       cwd=work)
+        assert server.poll() is None, "serve ended"
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pytest.fail("serve waited for the silent connections")
+    finally:
+        server.kill()
+        for sock in idle:
+            sock.close()
+    out, err = _finish(server)
+    assert_clean(good, code=0)
+    _clean_output(out + err)
+    assert server.returncode == 0
 
 
 # ------------------------------------------------------------------------------ hostile files
@@ -381,7 +408,12 @@ env = gt.load(sys.argv[1] + "/environment.yaml")
 plan = client_plan(gt.resolve_client(env, "Client_client-host", "TServer", "secure"))
 resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
 with SimulatedServer(env, "TServer", "secure", port=0, timeout=1, idle_timeout=1) as server:
-    idle = [socket.create_connection(server.address, timeout=10) for _ in range(30)]
+    # The client's descriptors first: the server accepts each connection at once (into its waiting room), so
+    # descriptors opened while connecting would race with the server's for the same limit.
+    idle = [socket.socket() for _ in range(30)]
+    for sock in idle:
+        sock.settimeout(10)
+        sock.connect(server.address)
     for _ in range(3):  # good clients while the limit is reached (each needs descriptors on both sides)
         for sock in idle[:8]:
             sock.close()

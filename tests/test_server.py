@@ -259,3 +259,131 @@ def test_at_most_workers_connections_at_once_the_next_waits_in_the_backlog(env: 
             for client in clients:
                 client.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("bounded-core")]
+
+
+# --- the waiting room: silent TCP connections hold no worker
+
+
+@contextlib.contextmanager
+def _silent(address: tuple[str, int], n: int) -> Iterator[list[socket.socket]]:
+    """``n`` TCP connections that send nothing (closed on the way out)."""
+    socks = [socket.create_connection(address, timeout=5) for _ in range(n)]
+    try:
+        yield socks
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(5)
+    try:
+        return sock.recv(10) == b""
+    except ConnectionResetError:
+        return True
+
+
+@pytest.mark.parametrize("port", ["secure", "default", "auto"])
+def test_silent_connections_beyond_the_workers_do_not_delay_a_client(
+    env: Environment, genesys_pki: PKIFiles, port: str
+) -> None:
+    """100 silent connections, 4 workers, a 10 s timeout: a client that talks is served within 3 s (before, it
+    waited for a worker until the silent ones timed out)."""
+    app = "ConfServer" if port == "auto" else "TServer"
+    core = ServerCore(Generation.build(resolve_server(env, app, port)), workers=4, timeout=10, after=echo,
+                      idle_timeout=5, name=f"room-{port}")
+    with _silent(core.address, 100), core:  # the silent ones are closed after the stop
+        time.sleep(0.2)  # accepted: every one waits in the room
+        if port == "default":
+            with socket.create_connection(core.address, timeout=3) as raw:
+                raw.sendall(b"ping")
+                assert raw.recv(4) == b"ping"
+        else:
+            client = _client_context(genesys_pki)
+            client.check_hostname = False
+            with socket.create_connection(core.address, timeout=3) as raw, client.wrap_socket(raw) as tls:
+                tls.sendall(b"ping")
+                assert tls.recv(4) == b"ping"
+        assert core.wait(1, timeout=3)
+        assert len([t for t in threading.enumerate() if t.name.startswith(f"room-{port}_")]) <= 4
+    assert [r.ok for r in core.records] == [True]  # the silent ones closed at the stop, unrecorded
+
+
+def test_stop_closes_the_waiting_connections_at_once(env: Environment) -> None:
+    """Even without dropping the connections under way, a stop does not wait for silent ones to time out."""
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", "secure")), workers=4, timeout=10)
+    core.start()
+    with _silent(core.address, 100) as silent:
+        time.sleep(0.2)
+        started = time.monotonic()
+        core.stop(timeout=5, drop=False)
+        assert time.monotonic() - started < 3 and not core.running
+        assert all(_closed_by_server(sock) for sock in silent)
+    assert core.total == 0
+
+
+def test_stop_ends_serve_forever_in_the_callers_thread_with_waiting_connections(env: Environment) -> None:
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", "secure")), timeout=10)
+    failures: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            core.serve_forever()
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    serving = threading.Thread(target=serve, daemon=True)
+    serving.start()
+    with _silent(core.address, 20) as silent:
+        time.sleep(0.2)
+        core.stop()
+        serving.join(5)
+        assert not serving.is_alive() and failures == []
+        assert all(_closed_by_server(sock) for sock in silent)
+
+
+@pytest.mark.parametrize(("port", "tls", "detail"), [
+    ("secure", True, "the client did not finish its handshake within 0.5s"),
+    ("default", False, "the client sent nothing within 0.5s"),
+])
+def test_a_silent_connection_is_recorded_when_it_times_out(
+    env: Environment, port: str, tls: bool, detail: str
+) -> None:
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", port)), workers=1, timeout=0.5)
+    with core, _silent(core.address, 3) as silent:
+        assert core.wait(3, timeout=5)  # each in its own time, none waiting for a worker
+        assert all(_closed_by_server(sock) for sock in silent)
+    assert [(r.category, r.detail, r.tls) for r in core.records] == [(Category.CONNECTION, detail, tls)] * 3
+
+
+def test_the_waiting_room_is_bounded_and_a_refusal_is_recorded(env: Environment, genesys_pki: PKIFiles) -> None:
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", "secure")), timeout=10, waiting=3)
+    with core, _silent(core.address, 5) as silent:
+        assert core.wait(2, timeout=5)
+        assert core.waiting_refused == 2
+        assert all(_closed_by_server(sock) for sock in silent[3:])
+        silent[0].close()  # once the server has seen it go (recorded), a place is free again: a client is served
+        assert core.wait(3, timeout=5)
+        with _tls(core.address, _client_context(genesys_pki)):
+            assert core.wait(4, timeout=5)
+    refused = [r for r in core.records if r.detail and "waiting room is full" in r.detail]
+    assert len(refused) == 2 and all(r.category is Category.CONNECTION and r.tls is False for r in refused)
+    assert refused[0].detail == ("the server's waiting room is full (3 connections that sent nothing yet): "
+                                 "connection closed")
+    assert [r.ok for r in core.records].count(True) == 1
+    with pytest.raises(ValueError, match="waiting"):
+        ServerCore(Generation.own(None, Mode.PLAIN), waiting=-1)
+
+
+def test_count_serves_the_waiting_connections_to_the_end(env: Environment) -> None:
+    """With ``count``, the connections accepted last still get served (or time out) after the accepting ends."""
+    core = ServerCore(Generation.build(resolve_server(env, "TServer", "default")), timeout=1, count=2)
+    serving = threading.Thread(target=core.serve_forever, daemon=True)
+    serving.start()
+    with _silent(core.address, 1), socket.create_connection(core.address, timeout=5) as talker:
+        time.sleep(0.2)
+        talker.sendall(b"x")
+        serving.join(10)
+        assert not serving.is_alive()
+    assert sorted(r.ok for r in core.records) == [False, True]
+    core.stop()
