@@ -35,12 +35,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from bench_harness import RawServer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
@@ -98,45 +98,16 @@ def raw_build(folder: Path) -> Callable[[], ssl.SSLContext]:
     return build
 
 
-class ListeningServer:
+class ListeningServer(RawServer):
     """A raw ``ssl`` server (tickets on, as OpenSSL's default) that reads before it writes: it waits for the
     client to speak first, as most servers do, until the client closes."""
 
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self.context = context
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.05)
-        self.address: tuple[str, int] = self.listener.getsockname()[:2]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="listening ssl server", daemon=True)
-
-    def __enter__(self) -> ListeningServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.listener.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(5)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            try:
-                with self.context.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(64)  # until the client speaks or closes
-            except OSError:
-                conn.close()
+    def serve_one(self, tls: ssl.SSLSocket) -> None:
+        """Read until the client speaks or closes."""
+        tls.recv(64)
 
 
 def client_rows(n: int, rounds: int, listening: bool = False) -> dict[str, float]:
-    from bench_harness import RawServer
-
     from genesys_tls.handshake import connect
     from genesys_tls.resolve import resolve_client
 

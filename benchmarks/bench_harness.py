@@ -79,9 +79,13 @@ class RawServer:
             try:
                 with self.context.wrap_socket(conn, server_side=True) as tls:
                     self.handshakes += 1
-                    tls.sendall(GREETING)
+                    self.serve_one(tls)
             except OSError:
                 conn.close()
+
+    def serve_one(self, tls: ssl.SSLSocket) -> None:
+        """What the server does after the handshake: send one line (the harness's greeting)."""
+        tls.sendall(GREETING)
 
 
 def client_loop(context: ssl.SSLContext, server_hostname: str | None, address: tuple[str, int], n: int) -> float:
